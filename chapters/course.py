@@ -1,0 +1,223 @@
+"""Helpers shared by the chapters of *Hierarchical models in Python*.
+
+The chapters import this module as ``course``. In a clone of the repository (or on
+Binder) it sits next to the notebooks and reads the data from ``../data``. A notebook
+opened alone (Colab) first downloads this file, and this module then downloads the
+data files it needs from ``$COURSE_BASE_URL/data/``; the notebooks' first cell sets
+that variable from the repository address in ``_config.yml``.
+"""
+
+from __future__ import annotations
+
+import os
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+import matplotlib as mpl
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import seaborn as sns
+
+__all__ = [
+    "DataFileError",
+    "DATASETS",
+    "data_file",
+    "load_dataset",
+    "load_sleepstudy",
+    "set_style",
+    "plot_subjects",
+    "subject_coefficients",
+    "icc",
+]
+
+
+class DataFileError(RuntimeError):
+    """A course data file is missing or does not have the expected shape."""
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    filename: str
+    columns: dict  # column name -> "float", "int" or "str"
+    rows: int
+
+
+DATASETS = {
+    "sleepstudy": DatasetSpec(
+        "sleepstudy.csv", {"Reaction": "float", "Days": "int", "Subject": "str"}, 180
+    ),
+    "cbpp": DatasetSpec(
+        "cbpp.csv", {"herd": "str", "incidence": "int", "size": "int", "period": "str"}, 56
+    ),
+}
+
+_MODULE_DIR = Path(__file__).resolve().parent
+
+
+def _local_candidates(filename: str) -> list[Path]:
+    # A clone keeps data/ beside chapters/; a lone notebook keeps it in its working folder.
+    return [_MODULE_DIR.parent / "data" / filename, Path.cwd() / "data" / filename]
+
+
+def data_file(filename: str) -> Path:
+    """Return the path of a course data file, downloading it only if no local copy exists."""
+    for candidate in _local_candidates(filename):
+        if candidate.is_file():
+            return candidate
+    base_url = os.environ.get("COURSE_BASE_URL")
+    if not base_url:
+        searched = ", ".join(str(p) for p in _local_candidates(filename))
+        raise DataFileError(
+            f"Cannot find the data file {filename!r} (looked in {searched}) and "
+            "COURSE_BASE_URL is not set, so it cannot be downloaded. Run the notebook "
+            "from a clone of the course repository, or run its first cell."
+        )
+    target = Path.cwd() / "data" / filename
+    target.parent.mkdir(parents=True, exist_ok=True)
+    url = f"{base_url.rstrip('/')}/data/{filename}"
+    try:
+        urllib.request.urlretrieve(url, target)
+    except OSError as exc:
+        target.unlink(missing_ok=True)
+        raise DataFileError(f"Could not download {url}: {exc}") from exc
+    return target
+
+
+def load_dataset(name: str) -> pd.DataFrame:
+    """Read one of the course's data sets and check its columns, types and size."""
+    if name not in DATASETS:
+        raise KeyError(f"Unknown data set {name!r}; known: {', '.join(sorted(DATASETS))}")
+    spec = DATASETS[name]
+    path = data_file(spec.filename)
+    try:
+        frame = pd.read_csv(path)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        raise DataFileError(f"{path} is not a readable CSV file: {exc}") from exc
+
+    missing = [c for c in spec.columns if c not in frame.columns]
+    if missing:
+        raise DataFileError(
+            f"{path} lacks the column(s) {missing}; expected {list(spec.columns)}, "
+            f"found {list(frame.columns)}."
+        )
+    frame = frame[list(spec.columns)]
+    if len(frame) != spec.rows:
+        raise DataFileError(f"{path} has {len(frame)} rows; expected {spec.rows}.")
+    if frame.isna().any().any():
+        bad = frame.columns[frame.isna().any()].tolist()
+        raise DataFileError(f"{path} has missing values in column(s) {bad}.")
+    for column, kind in spec.columns.items():
+        if kind == "str":
+            frame[column] = frame[column].astype(str)
+            continue
+        if not pd.api.types.is_numeric_dtype(frame[column]):
+            raise DataFileError(
+                f"{path}: column {column!r} should be numeric but holds values such as "
+                f"{frame[column].iloc[0]!r}."
+            )
+        if kind == "int":
+            if not np.all(np.equal(np.mod(frame[column], 1), 0)):
+                raise DataFileError(f"{path}: column {column!r} should hold whole numbers.")
+            frame[column] = frame[column].astype("int64")
+        else:
+            frame[column] = frame[column].astype("float64")
+    return frame
+
+
+def load_sleepstudy() -> pd.DataFrame:
+    """The sleepstudy data: 180 rows of ``Reaction`` (ms), ``Days`` (0-9) and ``Subject``."""
+    return load_dataset("sleepstudy")
+
+
+# Okabe-Ito colours stay distinguishable under the common forms of colour blindness.
+PALETTE = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442", "#000000"]
+
+
+def set_style() -> None:
+    """One look for every figure: white background (readable in dark mode), modest size."""
+    sns.set_theme(style="whitegrid", palette=PALETTE, font_scale=0.9)
+    mpl.rcParams.update(
+        {
+            "figure.facecolor": "white",
+            "axes.facecolor": "white",
+            "savefig.facecolor": "white",
+            "figure.dpi": 80,
+            "savefig.dpi": 80,
+            "figure.figsize": (7.0, 4.2),
+            "axes.titleweight": "bold",
+        }
+    )
+
+
+def plot_subjects(
+    data: pd.DataFrame,
+    lines: dict[str, pd.Series] | None = None,
+    *,
+    title: str,
+    x: str = "Days",
+    y: str = "Reaction",
+    group: str = "Subject",
+    col_wrap: int = 6,
+    xlabel: str = "Days of the study",
+    ylabel: str = "Mean reaction time (ms)",
+):
+    """One small panel per subject: observed points, plus one line per entry of ``lines``.
+
+    ``lines`` maps a legend label to a Series aligned with ``data`` (for instance a
+    model's ``fittedvalues``). Returns the seaborn FacetGrid; the caller shows it.
+    """
+    lines = lines or {}
+    for label, values in lines.items():
+        if len(values) != len(data):
+            raise ValueError(f"Line {label!r} has {len(values)} values for {len(data)} rows.")
+    order = list(dict.fromkeys(data[group]))
+    grid = sns.FacetGrid(data, col=group, col_order=order, col_wrap=col_wrap, height=1.6, aspect=1.1)
+    grid.map_dataframe(sns.scatterplot, x=x, y=y, color="0.25", s=14, linewidth=0)
+    styles = ["-", "--", ":", "-."]
+    for number, (label, values) in enumerate(lines.items()):
+        frame = data[[x, group]].assign(_value=np.asarray(values))
+        for subject, ax in grid.axes_dict.items():
+            part = frame[frame[group] == subject].sort_values(x)
+            ax.plot(
+                part[x], part["_value"], color=PALETTE[number % len(PALETTE)],
+                linestyle=styles[number % len(styles)], linewidth=1.6, label=label,
+            )
+    grid.set_titles(col_template=f"{group} {{col_name}}")
+    grid.set_axis_labels(xlabel, ylabel)
+    if lines:
+        grid.add_legend()
+    grid.figure.suptitle(title, y=1.02, fontweight="bold")
+    return grid
+
+
+def subject_coefficients(result, group_name: str = "Subject") -> pd.DataFrame:
+    """Each group's own coefficients: fixed effects plus that group's predicted random effects.
+
+    statsmodels names a random intercept after the grouping variable (``Subject``), a
+    random slope after its term (``Days``), and a variance-component slope as
+    ``component[term]`` (``Days[Days]``); all are matched to fixed effects here.
+    """
+    fixed = result.fe_params
+    rows = {}
+    for group, effects in result.random_effects.items():
+        coefs = fixed.copy()
+        for name, value in effects.items():
+            term = name.split("[", 1)[1].rstrip("]") if "[" in name else name
+            if name == group_name and "Intercept" in fixed.index:
+                term = "Intercept"
+            if term not in coefs.index:
+                raise KeyError(f"Random effect {name!r} has no matching fixed effect.")
+            coefs[term] += value
+        rows[group] = coefs
+    return pd.DataFrame.from_dict(rows, orient="index").rename_axis(group_name)
+
+
+def icc(result) -> float:
+    """Intraclass correlation of a random-intercept model: between / (between + residual)."""
+    cov_re = np.asarray(result.cov_re)
+    if cov_re.shape != (1, 1) or result.model.k_vc:
+        raise ValueError("The ICC is defined here for a model with a random intercept only.")
+    between = float(cov_re[0, 0])
+    return between / (between + float(result.scale))

@@ -1,0 +1,79 @@
+"""The shared helpers compute what the chapters say they compute."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+import statsmodels.formula.api as smf  # noqa: E402
+
+import course_module  # noqa: E402
+
+course = course_module.load()
+
+
+@pytest.fixture(scope="module")
+def sleep():
+    return course.load_sleepstudy()
+
+
+@pytest.fixture(scope="module")
+def intercepts_fit(sleep):
+    return smf.mixedlm("Reaction ~ Days", sleep, groups="Subject").fit()
+
+
+def test_icc_is_between_over_total(intercepts_fit):
+    between = float(intercepts_fit.cov_re.iloc[0, 0])
+    assert course.icc(intercepts_fit) == pytest.approx(between / (between + intercepts_fit.scale))
+    assert round(course.icc(intercepts_fit), 4) == 0.5893
+
+
+def test_icc_refuses_models_with_slopes(sleep):
+    fit = smf.mixedlm("Reaction ~ Days", sleep, groups="Subject", re_formula="Days").fit()
+    with pytest.raises(ValueError, match="random intercept only"):
+        course.icc(fit)
+
+
+def test_subject_coefficients_add_random_effects(intercepts_fit):
+    table = course.subject_coefficients(intercepts_fit)
+    assert table.shape == (18, 2)
+    # Published value for subject 308: fixed intercept plus its random effect.
+    assert table.loc["308", "Intercept"] == pytest.approx(292.188809, abs=5e-6)
+    assert np.allclose(table["Days"], intercepts_fit.fe_params["Days"])
+    # The random effects average to (almost) zero, so the mean intercept is the fixed one.
+    assert table["Intercept"].mean() == pytest.approx(intercepts_fit.fe_params["Intercept"], abs=1e-6)
+
+
+def test_subject_coefficients_for_variance_component_slopes(sleep):
+    fit = smf.mixedlm("Reaction ~ Days", sleep, groups="Subject", vc_formula={"Days": "0 + Days"}).fit()
+    table = course.subject_coefficients(fit)
+    assert np.allclose(table["Intercept"], fit.fe_params["Intercept"])
+    assert table.loc["308", "Days"] == pytest.approx(
+        fit.fe_params["Days"] + fit.random_effects["308"]["Days[Days]"]
+    )
+
+
+def test_subject_coefficients_reject_unknown_terms(sleep):
+    fit = smf.mixedlm("Reaction ~ Days", sleep, groups="Subject").fit()
+    with pytest.raises(KeyError, match="no matching fixed effect"):
+        course.subject_coefficients(fit, group_name="Participant")
+
+
+def test_plot_subjects_draws_one_panel_and_line_per_subject(sleep, intercepts_fit):
+    course.set_style()
+    grid = course.plot_subjects(sleep, {"Fitted": intercepts_fit.fittedvalues}, title="Fit")
+    assert len(grid.axes_dict) == 18
+    first = grid.axes_dict["308"]
+    assert len(first.lines) == 1 and len(first.collections) == 1
+    assert first.get_title() == "Subject 308"
+    assert grid.figure.get_facecolor()[:3] == (1.0, 1.0, 1.0)
+    plt.close(grid.figure)
+
+
+def test_plot_subjects_rejects_misaligned_lines(sleep):
+    with pytest.raises(ValueError, match="has 3 values for 180 rows"):
+        course.plot_subjects(sleep, {"bad": sleep["Reaction"].head(3)}, title="x")

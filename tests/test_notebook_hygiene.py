@@ -1,0 +1,65 @@
+"""Every chapter is stored as if run top to bottom in a fresh kernel, cleanly."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from conftest import CHAPTERS, ROOT
+
+CONFIG_URL_PATTERN = re.compile(r'os\.environ\.setdefault\("COURSE_BASE_URL", "([^"]+)"\)')
+
+
+def load(path):
+    return json.loads(path.read_text())
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
+def test_executed_in_order(path):
+    counts = [c["execution_count"] for c in load(path)["cells"] if c["cell_type"] == "code"]
+    assert counts == list(range(1, len(counts) + 1)), f"execution counts {counts}"
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
+def test_no_errors_or_warnings_in_outputs(path):
+    for number, cell in enumerate(load(path)["cells"]):
+        for output in cell.get("outputs", []):
+            assert output["output_type"] != "error", f"cell {number} stored an error"
+            if output.get("name") == "stderr":
+                pytest.fail(f"cell {number} wrote to stderr: {''.join(output['text'])[:300]}")
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
+def test_structure(path):
+    """Objectives first; summary and exercises with solutions at the end."""
+    cells = load(path)["cells"]
+    markdown = ["".join(c["source"]) for c in cells if c["cell_type"] == "markdown"]
+    assert markdown and markdown[0].startswith("# "), "the first cell must be the chapter title"
+    assert "Learning objectives" in markdown[0]
+    text = "\n".join(markdown)
+    assert "## Summary" in text
+    exercises = re.findall(r":::\{exercise\}\n:label: (\S+)", text)
+    solutions = re.findall(r":::\{solution\} (\S+)\n:class: dropdown", text)
+    assert exercises, "no exercises"
+    assert sorted(exercises) == sorted(solutions), "every exercise needs a hidden solution"
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
+def test_first_code_cell_bootstraps_the_course_module(path):
+    code = [c for c in load(path)["cells"] if c["cell_type"] == "code"]
+    source = "".join(code[0]["source"])
+    assert "import course" in source and "hide-input" in code[0]["metadata"].get("tags", [])
+    assert CONFIG_URL_PATTERN.search(source), "the first cell must set COURSE_BASE_URL"
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
+def test_figures_have_alt_text_or_caption(path):
+    for number, cell in enumerate(load(path)["cells"]):
+        images = [o for o in cell.get("outputs", []) if "image/png" in o.get("data", {})]
+        if not images:
+            continue
+        meta = cell["metadata"].get("mystnb", {})
+        described = meta.get("figure", {}).get("caption") or meta.get("image", {}).get("alt")
+        assert described, f"cell {number} shows a figure without a caption or alt text"
