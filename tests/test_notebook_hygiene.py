@@ -40,8 +40,9 @@ def test_structure(path):
     assert "Learning objectives" in markdown[0]
     text = "\n".join(markdown)
     assert "## Summary" in text
-    exercises = re.findall(r":::\{exercise\}\n:label: (\S+)", text)
-    solutions = re.findall(r":::\{solution\} (\S+)\n:class: dropdown", text)
+    # Plain (:::) or gated (```{solution-start}) directives of sphinx-exercise.
+    exercises = re.findall(r"(?:```|:::)\{exercise(?:-start)?\}\n:label: (\S+)", text)
+    solutions = re.findall(r"(?:```|:::)\{solution(?:-start)?\} (\S+)\n:class: dropdown", text)
     assert exercises, "no exercises"
     assert sorted(exercises) == sorted(solutions), "every exercise needs a hidden solution"
 
