@@ -14,7 +14,6 @@ fi
 stamp=.venv/requirements.sha256
 wanted=$(cat requirements.txt binder/requirements.txt | sha256sum | cut -d' ' -f1)
 if [ "$(cat "$stamp" 2>/dev/null)" != "$wanted" ]; then
-  .venv/bin/python -m pip install --quiet --upgrade pip
   .venv/bin/python -m pip install --quiet -r requirements.txt
   echo "$wanted" > "$stamp"
 fi
