@@ -30,6 +30,7 @@ __all__ = [
     "plot_subjects",
     "subject_coefficients",
     "icc",
+    "predict_with_random_effects",
 ]
 
 
@@ -221,3 +222,65 @@ def icc(result) -> float:
         raise ValueError("The ICC is defined here for a model with a random intercept only.")
     between = float(cov_re[0, 0])
     return between / (between + float(result.scale))
+
+
+def predict_with_random_effects(result, data: pd.DataFrame, group: str = "Subject") -> pd.Series:
+    """Predictions that include each known group's predicted random effects.
+
+    ``result.predict(data)`` of a mixed model gives the fixed-effects (population) part
+    only. This adds, for every row whose ``group`` value was in the fitted data, that
+    group's predicted random effects (``result.random_effects``) times the row's
+    random-effects design: 1 for a random intercept, the variable itself for a random
+    slope such as ``Days``. On the fitted data it reproduces ``result.fittedvalues``.
+
+    Rows of a group the model has not seen get the population prediction: the best guess
+    for a new group's random effects is their mean, zero. Such a prediction says nothing
+    about how far a new group may lie from the population line; see chapter 8 for an
+    interval that does.
+
+    Supported: the default random intercept, and ``re_formula`` models whose random-effects
+    columns are an intercept and/or plain numeric columns of ``data`` (``"Days"``,
+    ``"0 + Days"``). Models with variance components (``vc_formula``) raise
+    ``NotImplementedError``: write an independent slope as ``re_formula="0 + Days"`` instead.
+    """
+    model = result.model
+    if model.k_vc:
+        raise NotImplementedError(
+            "predict_with_random_effects does not support models with variance components "
+            "(vc_formula). A random slope alone can be written re_formula='0 + Days'."
+        )
+    if group not in data.columns:
+        raise KeyError(f"The data have no column {group!r} that names the groups.")
+    labels = pd.Series(list(model.group_labels))
+    if pd.api.types.is_string_dtype(labels) != pd.api.types.is_string_dtype(data[group]):
+        # 308 and "308" never match, which would silently give every row the population line.
+        raise TypeError(
+            f"The column {group!r} holds {data[group].dtype} values but the model's groups are "
+            f"{'text' if pd.api.types.is_string_dtype(labels) else 'numbers'}; convert one to the other."
+        )
+
+    # The random intercept is the column of ones in the model's random-effects design; its
+    # name is the grouping variable's, so it must not be looked up in the data.
+    names = list(model.data.exog_re_names)
+    exog_re = np.asarray(model.exog_re)
+    design = {}
+    for column, name in enumerate(names):
+        if np.all(exog_re[:, column] == 1.0):
+            design[name] = np.ones(len(data))
+        elif name in data.columns and pd.api.types.is_numeric_dtype(data[name]):
+            design[name] = data[name].to_numpy(dtype=float)
+        else:
+            raise NotImplementedError(
+                f"The random effect {name!r} is not an intercept or a numeric column of the "
+                "data, so its design for new rows cannot be rebuilt here."
+            )
+
+    fixed = np.asarray(result.predict(data), dtype=float)
+    random_part = np.zeros(len(data))
+    effects = result.random_effects
+    for position, label in enumerate(data[group]):
+        if label in effects:
+            random_part[position] = sum(
+                design[name][position] * value for name, value in effects[label].items()
+            )
+    return pd.Series(fixed + random_part, index=data.index, name="predicted")

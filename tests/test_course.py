@@ -8,6 +8,7 @@ matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 import statsmodels.formula.api as smf  # noqa: E402
 
@@ -77,3 +78,54 @@ def test_plot_subjects_draws_one_panel_and_line_per_subject(sleep, intercepts_fi
 def test_plot_subjects_rejects_misaligned_lines(sleep):
     with pytest.raises(ValueError, match="has 3 values for 180 rows"):
         course.plot_subjects(sleep, {"bad": sleep["Reaction"].head(3)}, title="x")
+
+
+@pytest.fixture(scope="module")
+def correlated_fit(sleep):
+    return smf.mixedlm("Reaction ~ Days", sleep, groups="Subject", re_formula="Days").fit()
+
+
+@pytest.mark.parametrize("fit_name", ["intercepts_fit", "correlated_fit"])
+def test_predict_with_random_effects_reproduces_fitted_values(request, sleep, fit_name):
+    fit = request.getfixturevalue(fit_name)
+    predicted = course.predict_with_random_effects(fit, sleep, group="Subject")
+    assert np.allclose(predicted, fit.fittedvalues, rtol=0, atol=1e-10)
+    # The trap the helper exists for: predict() leaves the random effects out.
+    assert not np.allclose(fit.predict(sleep), fit.fittedvalues, atol=1.0)
+
+
+def test_predict_with_random_effects_by_hand_for_one_known_subject(sleep, correlated_fit):
+    rows = sleep[sleep["Subject"] == "335"].iloc[[0, 9]]  # days 0 and 9
+    own = course.subject_coefficients(correlated_fit).loc["335"]
+    expected = own["Intercept"] + own["Days"] * rows["Days"].to_numpy()
+    predicted = course.predict_with_random_effects(correlated_fit, rows)
+    assert np.allclose(predicted, expected, rtol=0, atol=1e-10)
+    assert list(predicted.index) == list(rows.index)
+
+
+def test_predict_with_random_effects_gives_new_subjects_the_population_line(correlated_fit):
+    new = pd.DataFrame({"Days": [0, 4, 9, 3], "Subject": ["new", "new", "new", "308"]})
+    predicted = course.predict_with_random_effects(correlated_fit, new)
+    beta = correlated_fit.fe_params
+    population = beta["Intercept"] + beta["Days"] * new["Days"].to_numpy()
+    assert np.allclose(predicted.iloc[:3], population[:3], rtol=0, atol=1e-10)
+    known = correlated_fit.random_effects["308"]
+    assert predicted.iloc[3] == pytest.approx(population[3] + known["Subject"] + 3 * known["Days"])
+
+
+def test_predict_with_random_effects_handles_a_slope_only_random_effect(sleep):
+    fit = smf.mixedlm("Reaction ~ Days", sleep, groups="Subject", re_formula="0 + Days").fit()
+    predicted = course.predict_with_random_effects(fit, sleep)
+    assert np.allclose(predicted, fit.fittedvalues, rtol=0, atol=1e-10)
+
+
+def test_predict_with_random_effects_refuses_variance_components(sleep):
+    fit = smf.mixedlm("Reaction ~ Days", sleep, groups="Subject", vc_formula={"Days": "0 + Days"}).fit()
+    with pytest.raises(NotImplementedError, match="variance components"):
+        course.predict_with_random_effects(fit, sleep)
+
+
+def test_predict_with_random_effects_refuses_mismatched_group_types(correlated_fit):
+    numeric_ids = pd.DataFrame({"Days": [1, 2], "Subject": [308, 309]})
+    with pytest.raises(TypeError, match="convert one to the other"):
+        course.predict_with_random_effects(correlated_fit, numeric_ids)
