@@ -186,9 +186,13 @@ def plot_subjects(
                 linestyle=styles[number % len(styles)], linewidth=1.6, label=label,
             )
     grid.set_titles(col_template=f"{group} {{col_name}}")
-    grid.set_axis_labels(xlabel, ylabel)
+    # One y label for the whole figure: a label per row overlaps the rows above and below.
+    grid.set_axis_labels(xlabel, "")
+    grid.figure.supylabel(ylabel)
     if lines:
-        grid.add_legend()
+        # add_legend() alone only knows seaborn's own artists, not the lines drawn above.
+        handles, labels = grid.axes.flat[0].get_legend_handles_labels()
+        grid.add_legend(legend_data=dict(zip(labels, handles)))
     grid.figure.suptitle(title, y=1.02, fontweight="bold")
     return grid
 

@@ -75,6 +75,16 @@ def test_plot_subjects_draws_one_panel_and_line_per_subject(sleep, intercepts_fi
     plt.close(grid.figure)
 
 
+def test_plot_subjects_legend_names_every_line_and_the_y_label_is_shown_once(sleep, intercepts_fit):
+    lines = {"Fitted": intercepts_fit.fittedvalues, "Average": intercepts_fit.predict()}
+    grid = course.plot_subjects(sleep, lines, title="Fit")
+    legend = grid.figure.legends[0]
+    assert [text.get_text() for text in legend.get_texts()] == ["Fitted", "Average"]
+    assert grid.figure.get_supylabel() == "Mean reaction time (ms)"
+    assert all(ax.get_ylabel() == "" for ax in grid.axes.flat)
+    plt.close(grid.figure)
+
+
 def test_plot_subjects_rejects_misaligned_lines(sleep):
     with pytest.raises(ValueError, match="has 3 values for 180 rows"):
         course.plot_subjects(sleep, {"bad": sleep["Reaction"].head(3)}, title="x")
