@@ -139,3 +139,32 @@ def test_predict_with_random_effects_refuses_mismatched_group_types(correlated_f
     numeric_ids = pd.DataFrame({"Days": [1, 2], "Subject": [308, 309]})
     with pytest.raises(TypeError, match="convert one to the other"):
         course.predict_with_random_effects(correlated_fit, numeric_ids)
+
+
+def test_fit_sleepstudy_models_fits_each_structure_by_the_method_asked(sleep):
+    fits = course.fit_sleepstudy_models(sleep, reml=False)
+    assert list(fits) == ["intercepts", "slopes", "correlated", "uncorrelated"]
+    assert all(fit.method == "ML" and fit.converged for fit in fits.values())
+    # (random-effects covariance size, number of variance components) of each structure
+    shapes = {name: (fit.model.k_re, fit.model.k_vc) for name, fit in fits.items()}
+    assert shapes == {"intercepts": (1, 0), "slopes": (1, 0), "correlated": (2, 0), "uncorrelated": (1, 1)}
+    only = course.fit_sleepstudy_models(sleep, names=["intercepts"])
+    assert list(only) == ["intercepts"] and only["intercepts"].method == "REML"
+    # The default REML fit is the chapters' model 1; the tighter optimiser must not move it.
+    assert only["intercepts"].llf == pytest.approx(smf.mixedlm("Reaction ~ Days", sleep, groups="Subject").fit().llf)
+
+
+def test_varcorr_lays_out_cov_re_vcomp_and_scale(sleep):
+    fits = course.fit_sleepstudy_models(sleep, names=["correlated", "uncorrelated"])
+    table = course.varcorr(fits["correlated"])
+    cov = np.asarray(fits["correlated"].cov_re)
+    assert list(zip(table["term1"], table["term2"])) == [
+        ("(Intercept)", ""), ("Days", ""), ("(Intercept)", "Days"), ("", ""),
+    ]
+    assert list(table["group"]) == ["Subject"] * 3 + ["Residual"]
+    assert table["vcov"].tolist() == pytest.approx([cov[0, 0], cov[1, 1], cov[0, 1], fits["correlated"].scale])
+    assert table["sdcor"].iloc[2] == pytest.approx(cov[0, 1] / np.sqrt(cov[0, 0] * cov[1, 1]))
+    assert table["sdcor"].iloc[3] == pytest.approx(np.sqrt(fits["correlated"].scale))
+    table = course.varcorr(fits["uncorrelated"])
+    assert list(table["term1"]) == ["(Intercept)", "Days", ""]
+    assert table["vcov"].iloc[1] == pytest.approx(fits["uncorrelated"].vcomp[0])
