@@ -55,6 +55,11 @@ DATASETS = {
     "cbpp": DatasetSpec(
         "cbpp.csv", {"herd": "str", "incidence": "int", "size": "int", "period": "str"}, 56
     ),
+    "crossed-ratings": DatasetSpec(
+        "crossed-ratings.csv",
+        {"participant": "str", "stimulus": "str", "category": "str", "cond": "float", "rating": "float"},
+        1200,
+    ),
 }
 
 _MODULE_DIR = Path(__file__).resolve().parent
