@@ -64,9 +64,9 @@ def fits(ratings):
 def test_reference_was_made_as_documented():
     assert REFERENCE["R_version"] == "4.2.2" and REFERENCE["lme4_version"] == "1.1-31"
     assert REFERENCE["warnings"] == []
-    for model in LME4.values():
-        assert model["REML"] is True and model["convergence_messages"] == []
-        assert model["singular"] is False
+    for name, model in LME4.items():
+        assert model["REML"] is (not name.endswith("_ML"))
+        assert model.get("convergence_messages", []) == [] and not model.get("singular", False)
 
 
 @pytest.mark.parametrize("how", FIT_OPTIONS)
@@ -133,3 +133,20 @@ def test_lme4_correlated_and_uncorrelated_models_agree_on_the_fixed_effects():
         assert correlated["se"][term] == pytest.approx(uncorrelated["se"][term], rel=1e-4)
     # The extra correlation parameter improves the REML log-likelihood only a little.
     assert 0 < correlated["logLik"] - uncorrelated["logLik"] < 0.5
+
+
+def test_maximum_likelihood_fit_and_information_criteria_match_lme4(ratings):
+    """Appendix A's exercise: statsmodels gives AIC and BIC only for ML fits."""
+    model = smf.mixedlm(
+        "rating ~ cond", ratings, groups="everyone", re_formula="0", vc_formula=CROSSED
+    )
+    result = model.fit(reml=False)
+    reference = LME4["crossed_intercepts_ML"]
+    assert result.llf == pytest.approx(reference["logLik"], abs=1e-4)
+    assert result.aic == pytest.approx(reference["AIC"], abs=2e-4)
+    assert result.bic == pytest.approx(reference["BIC"], abs=2e-4)
+    sds = dict(zip(model.exog_vc.names, np.sqrt(result.vcomp)))
+    assert sds["participant"] == pytest.approx(reference["sd_or_cor"]["participant:(Intercept)"], rel=2e-4)
+    assert sds["stimulus"] == pytest.approx(reference["sd_or_cor"]["stimulus:(Intercept)"], rel=2e-4)
+    assert np.sqrt(result.scale) == pytest.approx(reference["sd_or_cor"]["Residual"], rel=2e-4)
+    assert np.isnan(model.fit().aic), "statsmodels reports no AIC for a REML fit"

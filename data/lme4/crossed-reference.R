@@ -93,6 +93,19 @@ result$models$crossed_uncorrelated_slope$profile_ci_95 <- lapply(
   setNames(seq_len(nrow(ci)), rownames(ci)),
   function(i) unname(ci[i, ])
 )
+# The crossed-intercepts model by maximum likelihood, for appendix A's exercise on AIC.
+ml_fit <- record_warnings(update(fits$crossed_intercepts, REML = FALSE))
+result$models$crossed_intercepts_ML <- list(
+  formula = result$models$crossed_intercepts$formula,
+  REML = FALSE,
+  fixef = as.list(fixef(ml_fit)),
+  sd_or_cor = as.list(setNames(as.data.frame(VarCorr(ml_fit))$sdcor,
+                               c("participant:(Intercept)", "stimulus:(Intercept)", "Residual"))),
+  logLik = as.numeric(logLik(ml_fit)),
+  AIC = AIC(ml_fit),
+  BIC = BIC(ml_fit)
+)
+
 result$warnings <- as.list(unique(warnings_seen))
 
 writeLines(toJSON(result, auto_unbox = TRUE, pretty = TRUE, digits = I(10)),
