@@ -1,0 +1,53 @@
+"""The student edition (bash scripts/build-site.sh --student) has every exercise, no solution."""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+
+import yaml
+from bs4 import BeautifulSoup
+
+from conftest import ROOT, build_book
+
+spec = importlib.util.spec_from_file_location("student", ROOT / "scripts" / "student_edition.py")
+student = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(student)
+
+
+def count(pattern: str, html_root) -> dict[str, int]:
+    found = {}
+    for page in sorted(html_root.rglob("*.html")):
+        n = len(re.findall(pattern, page.read_text()))
+        if n:
+            found[str(page.relative_to(html_root))] = n
+    return found
+
+
+def test_student_edition_keeps_exercises_and_leaves_out_solutions(built_site, tmp_path):
+    config = tmp_path / "student.yml"
+    assert student.main(["student_edition.py", str(config)]) == 0
+    generated = yaml.safe_load(config.read_text())
+    original = yaml.safe_load((ROOT / "_config.yml").read_text())
+    assert generated["repository"] == original["repository"]
+    assert generated["launch_buttons"] == original["launch_buttons"]
+
+    result = build_book(tmp_path / "site", ("--config", str(config)))
+    log = result.stdout + result.stderr
+    assert result.returncode == 0 and "WARNING" not in log, log[-4000:]
+    html_root = tmp_path / "site" / "_build" / "html"
+
+    assert "(student edition)" in (html_root / "intro.html").read_text()
+    exercise = r'<div class="exercise[ "]'
+    solution = r'<div class="solution[ "]'
+    assert count(exercise, html_root) == count(exercise, built_site)
+    assert count(solution, html_root) == {}
+    # Gated solutions (solution-start ... solution-end) go whole: no stray end marker,
+    # and exactly the code cells inside solutions are gone.
+    assert "solution_end" not in log
+    for page in sorted(built_site.rglob("*.html")):
+        relative = page.relative_to(built_site)
+        full = BeautifulSoup(page.read_text(), "html.parser").select("div.cell")
+        kept = BeautifulSoup((html_root / relative).read_text(), "html.parser").select("div.cell")
+        outside_solutions = [c for c in full if not c.find_parent("div", class_="solution")]
+        assert len(kept) == len(outside_solutions), relative
