@@ -173,6 +173,8 @@ class Visit:
 def context(browser):
     ctx = browser.new_context(viewport=DESKTOP, color_scheme="light", reduced_motion="reduce",
                               service_workers="block")
+    # Every page is a reader's first visit: nothing remembered from the pages before.
+    ctx.add_init_script("try { localStorage.clear(); sessionStorage.clear(); } catch (e) {}")
     yield ctx
     ctx.close()
 
