@@ -168,3 +168,19 @@ def test_varcorr_lays_out_cov_re_vcomp_and_scale(sleep):
     table = course.varcorr(fits["uncorrelated"])
     assert list(table["term1"]) == ["(Intercept)", "Days", ""]
     assert table["vcov"].iloc[1] == pytest.approx(fits["uncorrelated"].vcomp[0])
+
+
+def test_set_style_makes_jittered_figures_reproducible(sleep):
+    def jittered_positions():
+        course.set_style()
+        fig, ax = plt.subplots()
+        import seaborn as sns
+
+        sns.stripplot(data=sleep, x="Days", y="Reaction", jitter=0.3, ax=ax)
+        positions = np.concatenate([c.get_offsets()[:, 0] for c in ax.collections])
+        plt.close(fig)
+        return positions
+
+    first, second = jittered_positions(), jittered_positions()
+    assert not np.allclose(first, np.round(first))  # the points really are jittered
+    assert np.array_equal(first, second)
