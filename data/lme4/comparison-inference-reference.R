@@ -5,45 +5,20 @@
 #     Rscript data/lme4/comparison-inference-reference.R
 # It reads data/sleepstudy.csv and writes data/lme4/comparison-inference-reference.json
 # (no dates or paths inside, so a rerun with the same versions gives the same bytes).
+# Code it shares with the other sleepstudy scripts (reading and checking the data, the
+# optimiser settings, writing exact JSON) is in data/lme4/common.R.
 #
 # Made with R 4.2.2 and lme4 1.1-31, jsonlite (Debian packages).
 
-suppressPackageStartupMessages({
-  library(lme4)
-  library(jsonlite)
-})
+if (!file.exists("data/lme4/common.R")) stop("Run this script from the repository root.")
+source("data/lme4/common.R")  # lme4, jsonlite, read_sleepstudy(), tight_control(), ...
 
-data_path <- file.path("data", "sleepstudy.csv")
 out_path <- file.path("data", "lme4", "comparison-inference-reference.json")
-if (!file.exists(data_path)) {
-  stop("Run this script from the repository root: ", data_path, " not found.")
-}
-sleep <- read.csv(data_path, colClasses = c("numeric", "integer", "character"))
-sleep$Subject <- factor(sleep$Subject)
-stopifnot(identical(sleep$Reaction, lme4::sleepstudy$Reaction))
+sleep <- read_sleepstudy()
 
-# The default optimiser stops a few digits short of the optimum; reference values need
-# the optimum itself. Singular fits are expected in one model, so they must not stop us.
-control <- lmerControl(
-  optimizer = "bobyqa",
-  optCtrl = list(rhobeg = 0.2, rhoend = 1e-12, maxfun = 1e5),
-  check.conv.singular = "ignore"
-)
-
-# Every number as the shortest decimal that reads back as the identical double.
-as_json_number <- function(x) {
-  for (digits in 15:17) {
-    text <- sprintf("%.*g", digits, x)
-    if (as.numeric(text) == x) break
-  }
-  structure(text, class = "json")
-}
-to_json_values <- function(x) {
-  if (is.list(x)) return(lapply(x, to_json_values))
-  if (is.double(x) && length(x) == 1) return(as_json_number(x))
-  if (is.double(x)) return(lapply(x, as_json_number))
-  x
-}
+# Singular fits are expected in one model, so they must not stop us.
+control_extra <- "check.conv.singular = 'ignore'"
+control <- tight_control(control_extra)
 
 describe <- function(m) {
   vc <- as.data.frame(VarCorr(m))
@@ -132,14 +107,11 @@ output <- list(
       "sleepstudy-reference.json does not hold."
     ),
     regenerate = "Rscript data/lme4/comparison-inference-reference.R  (from the repository root)",
-    data_md5 = unname(tools::md5sum(data_path)),
+    data_md5 = unname(tools::md5sum(sleepstudy_path)),
     R_version = R.version.string,
     lme4_version = packageDescription("lme4")$Version,
     jsonlite_version = packageDescription("jsonlite")$Version,
-    optimizer_call = paste(
-      "lmerControl(optimizer = 'bobyqa', optCtrl = list(rhobeg = 0.2, rhoend = 1e-12,",
-      "maxfun = 1e5), check.conv.singular = 'ignore')"
-    )
+    optimizer_call = tight_control_text(control_extra)
   ),
   fixed_effect_lrt = fixed_effect_lrt,
   seconds_correlated_REML = seconds_fit,
@@ -148,7 +120,5 @@ output <- list(
   days_centred = centred_fits
 )
 
-json <- toJSON(to_json_values(output), json_verbatim = TRUE, auto_unbox = TRUE,
-               pretty = TRUE, null = "null", digits = NA)
-writeLines(json, out_path, useBytes = TRUE)
-cat("Wrote", out_path, "\n")
+# String vectors (the pilot's subjects) stay on one line, as in the committed file.
+write_exact_json(output, out_path, lists_for_vectors = FALSE)

@@ -6,31 +6,21 @@
 #     Rscript data/lme4/restricted-days-reference.R
 # It reads data/sleepstudy.csv and writes data/lme4/restricted-days-reference.json (no date
 # or machine path, so a rerun with the same versions gives the same bytes). The optimiser
-# settings are those of sleepstudy-reference.R; see README.md for why.
+# settings are those of sleepstudy-reference.R (see README.md for why); they, the data
+# check and the JSON writing come from data/lme4/common.R.
 #
 # Made with R 4.2.2, lme4 1.1-31, minqa, jsonlite (Debian packages).
 
-suppressPackageStartupMessages({
-  library(lme4)
-  library(jsonlite)
-})
+if (!file.exists("data/lme4/common.R")) stop("Run this script from the repository root.")
+source("data/lme4/common.R")  # lme4, jsonlite, read_sleepstudy(), tight_control(), ...
 
-data_path <- file.path("data", "sleepstudy.csv")
 out_path <- file.path("data", "lme4", "restricted-days-reference.json")
-if (!file.exists(data_path)) {
-  stop("Run this script from the repository root: ", data_path, " not found.")
-}
-sleep <- read.csv(data_path, colClasses = c("numeric", "integer", "character"))
-sleep$Subject <- factor(sleep$Subject)
-stopifnot(identical(sleep$Reaction, lme4::sleepstudy$Reaction))
+sleep <- read_sleepstudy()
 
 restricted <- subset(sleep, Days >= 2)
 restricted$days_restricted <- restricted$Days - 2
 
-control <- lmerControl(
-  optimizer = "bobyqa",
-  optCtrl = list(rhobeg = 0.2, rhoend = 1e-12, maxfun = 1e5)
-)
+control <- tight_control()
 
 models <- list(
   restricted_correlated = list(
@@ -48,23 +38,6 @@ models <- list(
     )
   )
 )
-
-# Shortest decimal that reads back as the identical double (jsonlite stops at 15 digits).
-exact_number <- function(x) {
-  for (digits in 15:17) {
-    text <- sprintf("%.*g", digits, x)
-    if (as.numeric(text) == x) break
-  }
-  structure(text, class = "json")
-}
-exact <- function(x) {
-  if (is.data.frame(x)) return(lapply(seq_len(nrow(x)), function(i) exact(as.list(x[i, , drop = FALSE]))))
-  if (is.list(x)) return(lapply(x, exact))
-  if (is.factor(x)) x <- as.character(x)
-  if (is.double(x) && length(x) == 1 && !is.na(x)) return(exact_number(x))
-  if (is.double(x)) return(lapply(x, function(v) if (is.na(v)) NULL else exact_number(v)))
-  x
-}
 
 describe <- function(m) {
   coefs <- summary(m)$coefficients
@@ -104,17 +77,11 @@ output <- list(
       "days_restricted = Days - 2 (0 = baseline day 2, 1-7 = nights of restriction)."
     ),
     regenerate = "Rscript data/lme4/restricted-days-reference.R  (from the repository root)",
-    data_md5 = unname(tools::md5sum(data_path)),
+    data_md5 = unname(tools::md5sum(sleepstudy_path)),
     R_version = R.version.string,
     lme4_version = packageDescription("lme4")$Version,
-    optimizer_call = paste(
-      "lmerControl(optimizer = 'bobyqa',",
-      "optCtrl = list(rhobeg = 0.2, rhoend = 1e-12, maxfun = 1e5))"
-    )
+    optimizer_call = tight_control_text()
   ),
   models = results
 )
-json <- toJSON(exact(output), json_verbatim = TRUE, auto_unbox = TRUE, pretty = TRUE,
-               null = "null", na = "null")
-writeLines(json, out_path, useBytes = TRUE)
-cat("Wrote", out_path, "\n")
+write_exact_json(output, out_path)

@@ -5,31 +5,18 @@
 # It reads data/sleepstudy.csv and writes data/lme4/sleepstudy-reference.json.
 # The output holds no date and no machine paths, so a rerun with the same R and package
 # versions gives a byte-identical file (data/lme4/README.md says how to check).
+# Code it shares with the other sleepstudy scripts (reading and checking the data, the
+# optimiser settings, writing exact JSON) is in data/lme4/common.R.
 #
 # Made with R 4.2.2, lme4 1.1-31, lmerTest 3.1-3, pbkrtest, jsonlite (Debian packages).
 
-suppressPackageStartupMessages({
-  library(lme4)
-  library(lmerTest)
-  library(jsonlite)
-})
+if (!file.exists("data/lme4/common.R")) stop("Run this script from the repository root.")
+source("data/lme4/common.R")  # lme4, jsonlite, read_sleepstudy(), tight_control(), ...
+# Attached after lme4, so lmer() below is lmerTest's, as when the JSON file was made.
+suppressPackageStartupMessages(library(lmerTest))
 
-data_path <- file.path("data", "sleepstudy.csv")
 out_path <- file.path("data", "lme4", "sleepstudy-reference.json")
-if (!file.exists(data_path)) {
-  stop("Run this script from the repository root: ", data_path, " not found.")
-}
-
-sleep <- read.csv(data_path, colClasses = c("numeric", "integer", "character"))
-sleep$Subject <- factor(sleep$Subject)
-# The course's CSV must be lme4's own data, value for value, or the comparison is moot.
-stopifnot(
-  identical(sleep$Reaction, lme4::sleepstudy$Reaction),
-  identical(sleep$Days, as.integer(lme4::sleepstudy$Days)) ||
-    identical(as.numeric(sleep$Days), as.numeric(lme4::sleepstudy$Days)),
-  identical(as.character(sleep$Subject), as.character(lme4::sleepstudy$Subject)),
-  identical(levels(sleep$Subject), levels(lme4::sleepstudy$Subject))
-)
+sleep <- read_sleepstudy()
 
 # ---- Optimiser -------------------------------------------------------------------------
 # lme4's default (nloptwrap with its default tolerances) stops when the criterion changes
@@ -38,11 +25,8 @@ stopifnot(
 # trust-region radius of 1e-12 on the relative-covariance parameters (theta), and refit
 # with a second optimiser (NLopt's BOBYQA with absolute tolerances of 1e-14) to measure
 # how far the two disagree: that disagreement is the precision of these reference values.
-opt_settings <- list(optimizer = "bobyqa", rhobeg = 0.2, rhoend = 1e-12, maxfun = 100000)
-control_main <- lmerControl(
-  optimizer = "bobyqa",
-  optCtrl = list(rhobeg = 0.2, rhoend = 1e-12, maxfun = 1e5)
-)
+control_main <- tight_control()
+opt_settings <- c(list(optimizer = control_main$optimizer[[1]]), control_main$optCtrl)
 check_settings <- list(
   optimizer = "nloptwrap", algorithm = "NLOPT_LN_BOBYQA",
   xtol_abs = 1e-14, ftol_abs = 1e-14, xtol_rel = 0, ftol_rel = 0, maxeval = 100000
@@ -75,34 +59,7 @@ models <- list(
   )
 )
 
-# ---- JSON helpers ----------------------------------------------------------------------
-# jsonlite prints at most 15 significant digits. Each number is written instead as the
-# shortest decimal string that reads back as the identical double (15, 16 or 17 digits).
-exact_number <- function(x) {
-  if (is.na(x)) return(NULL)
-  if (!is.finite(x)) stop("Non-finite number in the reference values.")
-  for (digits in 15:17) {
-    text <- sprintf("%.*g", digits, x)
-    if (as.numeric(text) == x) break
-  }
-  structure(text, class = "json")
-}
-
-exact <- function(x) {
-  if (is.data.frame(x)) {
-    rows <- lapply(seq_len(nrow(x)), function(i) exact(as.list(x[i, , drop = FALSE])))
-    return(rows)
-  }
-  if (is.list(x)) return(lapply(x, exact))
-  if (is.factor(x)) x <- as.character(x)
-  if (is.double(x)) {
-    if (length(x) == 1) return(exact_number(x))
-    return(lapply(x, exact_number))
-  }
-  if (length(x) > 1) return(as.list(x))
-  x
-}
-
+# ---- Helpers ---------------------------------------------------------------------------
 tidy_frame <- function(frame) {
   rownames(frame) <- NULL
   frame
@@ -289,8 +246,8 @@ metadata <- list(
     "statsmodels' MixedLM. See data/lme4/README.md for the meaning of every quantity."
   ),
   regenerate = "Rscript data/lme4/sleepstudy-reference.R  (from the repository root)",
-  data_file = data_path,
-  data_md5 = unname(tools::md5sum(data_path)),
+  data_file = sleepstudy_path,
+  data_md5 = unname(tools::md5sum(sleepstudy_path)),
   R_version = R.version.string,
   lme4_version = packageDescription("lme4")$Version,
   lmerTest_version = packageDescription("lmerTest")$Version,
@@ -300,10 +257,7 @@ metadata <- list(
   nloptr_version = packageDescription("nloptr")$Version,
   jsonlite_version = packageDescription("jsonlite")$Version,
   optimizer = opt_settings,
-  optimizer_call = paste(
-    "lmerControl(optimizer = 'bobyqa',",
-    "optCtrl = list(rhobeg = 0.2, rhoend = 1e-12, maxfun = 1e5))"
-  ),
+  optimizer_call = tight_control_text(),
   check_optimizer = check_settings,
   number_format = "Shortest decimal that reads back as the identical IEEE double.",
   subject_order = levels(sleep$Subject)
@@ -326,7 +280,4 @@ output <- list(
   small_sample_tests = small_sample_tests
 )
 
-json <- toJSON(exact(output), json_verbatim = TRUE, auto_unbox = TRUE, pretty = TRUE,
-               null = "null", na = "null")
-writeLines(json, out_path, useBytes = TRUE)
-cat("Wrote", out_path, "\n")
+write_exact_json(output, out_path)
