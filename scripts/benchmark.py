@@ -1,0 +1,60 @@
+"""Measure what the README promises: notebook run times, build time and site size.
+
+    .venv/bin/python scripts/benchmark.py            # notebooks and build
+    .venv/bin/python scripts/benchmark.py --tests    # and the whole test suite
+
+Nothing is written into the repository: notebooks run in memory, the site is built
+into a temporary folder. Times are wall-clock seconds on this machine, so compare
+them only with runs on the same machine.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))
+from environment import pin_environment  # noqa: E402
+
+pin_environment()
+
+import nbformat  # noqa: E402
+from nbclient import NotebookClient  # noqa: E402
+
+
+def folder_size(path: Path) -> int:
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+
+
+def main(argv: list[str]) -> int:
+    bin_dir = Path(sys.executable).parent
+    for path in sorted((ROOT / "chapters").glob("*.ipynb")):
+        notebook = nbformat.read(path, as_version=4)
+        start = time.perf_counter()
+        NotebookClient(notebook, timeout=600, kernel_name="python3",
+                       resources={"metadata": {"path": str(path.parent)}}).execute()
+        print(f"{path.name:45s} {time.perf_counter() - start:6.1f} s")
+
+    with tempfile.TemporaryDirectory() as output:
+        start = time.perf_counter()
+        subprocess.run([str(bin_dir / "jupyter-book"), "build", str(ROOT), "-W", "-n", "--keep-going",
+                        "--path-output", output], check=True, capture_output=True)
+        html = Path(output) / "_build" / "html"
+        print(f"{'book build':45s} {time.perf_counter() - start:6.1f} s")
+        print(f"{'_build/html size':45s} {folder_size(html) / 1e6:6.1f} MB")
+
+    if "--tests" in argv:
+        start = time.perf_counter()
+        result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-n", "auto", "--dist", "loadfile"],
+                                cwd=ROOT)
+        print(f"{'whole test suite':45s} {time.perf_counter() - start:6.1f} s")
+        return result.returncode
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
