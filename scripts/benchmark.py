@@ -17,13 +17,8 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests"))
-from environment import pin_environment  # noqa: E402
-
-pin_environment()
-
-import nbformat  # noqa: E402
-from nbclient import NotebookClient  # noqa: E402
+sys.path.insert(0, str(ROOT / "scripts"))
+from refresh_notebooks import execute  # noqa: E402  (pins threads as the tests do)
 
 
 def folder_size(path: Path) -> int:
@@ -33,11 +28,8 @@ def folder_size(path: Path) -> int:
 def main(argv: list[str]) -> int:
     bin_dir = Path(sys.executable).parent
     for path in sorted((ROOT / "chapters").glob("*.ipynb")):
-        notebook = nbformat.read(path, as_version=4)
-        start = time.perf_counter()
-        NotebookClient(notebook, timeout=600, kernel_name="python3",
-                       resources={"metadata": {"path": str(path.parent)}}).execute()
-        print(f"{path.name:45s} {time.perf_counter() - start:6.1f} s")
+        _, seconds = execute(path)
+        print(f"{path.name:45s} {seconds:6.1f} s")
 
     with tempfile.TemporaryDirectory() as output:
         start = time.perf_counter()

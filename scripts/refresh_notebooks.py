@@ -9,7 +9,6 @@ conditions as the nbval tests, so the stored outputs are the ones the tests comp
 
 from __future__ import annotations
 
-import os
 import sys
 import time
 from pathlib import Path
@@ -24,7 +23,8 @@ import nbformat  # noqa: E402
 from nbclient import NotebookClient  # noqa: E402
 
 
-def refresh(path: Path) -> float:
+def execute(path: Path):
+    """Run a notebook top to bottom in a fresh kernel in its own folder; return it and the seconds."""
     notebook = nbformat.read(path, as_version=4)
     start = time.perf_counter()
     client = NotebookClient(
@@ -34,7 +34,11 @@ def refresh(path: Path) -> float:
         resources={"metadata": {"path": str(path.parent)}},
     )
     client.execute()
-    elapsed = time.perf_counter() - start
+    return notebook, time.perf_counter() - start
+
+
+def refresh(path: Path) -> float:
+    notebook, elapsed = execute(path)
     for cell in notebook.cells:
         # Execution timestamps change on every run and mean nothing to a reader.
         cell.metadata.pop("execution", None)

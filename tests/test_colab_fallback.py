@@ -15,7 +15,6 @@ import json
 import re
 import shutil
 import threading
-from pathlib import Path
 
 import nbformat
 import pytest

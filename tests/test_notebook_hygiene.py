@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from conftest import CHAPTERS, ROOT
+from conftest import CHAPTERS
 
 CONFIG_URL_PATTERN = re.compile(r'os\.environ\.setdefault\("COURSE_BASE_URL", "([^"]+)"\)')
 
