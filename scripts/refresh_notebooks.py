@@ -32,6 +32,9 @@ def execute(path: Path):
         timeout=600,
         kernel_name="python3",
         resources={"metadata": {"path": str(path.parent)}},
+        # The kernel may split one cell's printout into several messages depending on
+        # timing; joining them keeps a refresh of an unchanged notebook byte-identical.
+        coalesce_streams=True,
     )
     client.execute()
     return notebook, time.perf_counter() - start
