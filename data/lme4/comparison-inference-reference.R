@@ -50,6 +50,8 @@ fit <- function(formula, data, reml) lmer(formula, data = data, REML = reml, con
 no_days_ml <- fit(Reaction ~ 1 + (Days | Subject), sleep, FALSE)
 days_ml <- fit(Reaction ~ Days + (Days | Subject), sleep, FALSE)
 no_days_reml <- fit(Reaction ~ 1 + (Days | Subject), sleep, TRUE)
+no_days_reml_devfun <- lmer(Reaction ~ 1 + (Days | Subject), data = sleep, REML = TRUE,
+                            control = control, devFunOnly = TRUE)
 chisq <- 2 * (as.numeric(logLik(days_ml)) - as.numeric(logLik(no_days_ml)))
 av <- suppressMessages(anova(no_days_ml, days_ml))
 stopifnot(abs(av$Chisq[2] - chisq) < 1e-4)
@@ -62,6 +64,10 @@ fixed_effect_lrt <- list(
   no_days_ML = describe(no_days_ml),
   days_ML = describe(days_ml),
   no_days_REML = describe(no_days_reml),
+  # The REML log-likelihood of the smaller model at the ML fit's theta (sigma profiled
+  # out): what a statsmodels ML result reports as llf once its model object has been
+  # refitted by REML (chapter 5's warning).
+  no_days_REML_logLik_at_ML_theta = -no_days_reml_devfun(getME(no_days_ml, "theta")) / 2,
   chisq = chisq,
   df = attr(logLik(days_ml), "df") - attr(logLik(no_days_ml), "df"),
   p_value = pchisq(chisq, 1, lower.tail = FALSE)
