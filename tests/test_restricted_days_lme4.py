@@ -1,8 +1,10 @@
 """Chapter 4's design-faithful analysis (days 2-9, counted from baseline) agrees with lme4.
 
 The reference values were computed by data/lme4/restricted-days-reference.R with tightly
-converged optimisers; statsmodels' default optimiser stops a little earlier, so variances
-are compared to a relative 1e-4 and the log-likelihood to 1e-4 absolute.
+converged optimisers; statsmodels' default optimiser stops a little earlier, so variances,
+covariances and standard errors are compared to a relative 1e-4 (achieved: up to 2e-5).
+The log-likelihood is flat at its maximum, so errors of that size move it by about 1e-9
+(achieved); it is compared to 1e-6 absolute.
 """
 
 from __future__ import annotations
@@ -59,7 +61,7 @@ def test_the_reference_describes_days_two_to_nine(restricted):
 def test_fixed_effects_loglik_and_residual_variance_agree(fits, name):
     fit, reference = fits[name], REFERENCE["models"][name]
     assert fit.converged
-    assert fit.llf == pytest.approx(reference["logLik"], abs=1e-4)
+    assert fit.llf == pytest.approx(reference["logLik"], abs=1e-6)
     assert fit.scale == pytest.approx(reference["residual_variance"], rel=1e-4)
     estimates = dict(zip(["Intercept", "days_restricted"], reference["fixed_effects"]))
     for term, row in estimates.items():
@@ -73,7 +75,7 @@ def test_correlated_covariance_matrix_agrees(fits):
     cov_re = fit.cov_re.to_numpy()
     assert cov_re[0, 0] == pytest.approx(lme4[("(Intercept)", None)]["vcov"], rel=1e-4)
     assert cov_re[1, 1] == pytest.approx(lme4[("days_restricted", None)]["vcov"], rel=1e-4)
-    assert cov_re[0, 1] == pytest.approx(lme4[("(Intercept)", "days_restricted")]["vcov"], rel=1e-3)
+    assert cov_re[0, 1] == pytest.approx(lme4[("(Intercept)", "days_restricted")]["vcov"], rel=1e-4)
     correlation = cov_re[0, 1] / np.sqrt(cov_re[0, 0] * cov_re[1, 1])
     assert correlation == pytest.approx(lme4[("(Intercept)", "days_restricted")]["sdcor"], abs=1e-4)
 
