@@ -118,7 +118,8 @@ def test_participants_only_model_matches_lme4(ratings):
     assert np.sqrt(cov[0, 0]) == pytest.approx(reference["sd_or_cor"]["participant:(Intercept)"], rel=1e-4)
     assert np.sqrt(cov[1, 1]) == pytest.approx(reference["sd_or_cor"]["participant:cond"], rel=1e-4)
     correlation = cov[0, 1] / np.sqrt(cov[0, 0] * cov[1, 1])
-    assert correlation == pytest.approx(reference["sd_or_cor"]["participant:(Intercept):cond"], abs=1e-3)
+    # The default optimiser's precision, like the SDs' 1e-4 relative (achieved: 4e-5).
+    assert correlation == pytest.approx(reference["sd_or_cor"]["participant:(Intercept):cond"], abs=2e-4)
     assert result.llf == pytest.approx(reference["logLik"], abs=1e-4)
     # Ignoring the faces makes the smiling effect look more than twice as precise.
     crossed_se = LME4["crossed_uncorrelated_slope"]["se"]["cond"]
