@@ -40,6 +40,8 @@ def test_student_edition_keeps_exercises_and_leaves_out_solutions(built_site, tm
     assert "(student edition)" in (html_root / "intro.html").read_text()
     exercise = r'<div class="exercise[ "]'
     solution = r'<div class="solution[ "]'
+    # The full site must have exercises and solutions, or the comparisons below are empty.
+    assert count(exercise, built_site) and count(solution, built_site)
     assert count(exercise, html_root) == count(exercise, built_site)
     assert count(solution, html_root) == {}
     # Gated solutions (solution-start ... solution-end) go whole: no stray end marker,
