@@ -9,6 +9,7 @@ that variable from the repository address in ``_config.yml``.
 
 from __future__ import annotations
 
+import json
 import os
 import urllib.request
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ __all__ = [
     "data_file",
     "load_dataset",
     "load_sleepstudy",
+    "load_lme4_reference",
     "set_style",
     "plot_subjects",
     "subject_coefficients",
@@ -137,6 +139,19 @@ def load_dataset(name: str) -> pd.DataFrame:
 def load_sleepstudy() -> pd.DataFrame:
     """The sleepstudy data: 180 rows of ``Reaction`` (ms), ``Days`` (0-9) and ``Subject``."""
     return load_dataset("sleepstudy")
+
+
+def load_lme4_reference(name: str) -> dict:
+    """lme4's reference values stored in ``data/lme4/<name>-reference.json``.
+
+    The files are written by the R scripts beside them (see data/lme4/README.md); a
+    notebook reads them instead of running R.
+    """
+    path = data_file(f"lme4/{name}-reference.json")
+    try:
+        return json.loads(path.read_text())
+    except json.JSONDecodeError as exc:
+        raise DataFileError(f"{path} is not valid JSON: {exc}") from exc
 
 
 # Okabe-Ito colours stay distinguishable under the common forms of colour blindness.

@@ -26,7 +26,6 @@ data/lme4/cbpp-reference.json). Tolerances and why:
 
 from __future__ import annotations
 
-import json
 import warnings
 
 import numpy as np
@@ -38,12 +37,11 @@ from scipy.special import expit, logit
 from statsmodels.genmod.bayes_mixed_glm import BinomialBayesMixedGLM
 from statsmodels.tools.sm_exceptions import ConvergenceWarning
 
-from conftest import ROOT
 import course_module
 
 course = course_module.load()
 
-REFERENCE = json.loads((ROOT / "data" / "lme4" / "cbpp-reference.json").read_text())
+REFERENCE = course.load_lme4_reference("cbpp")
 TERMS = ["Intercept", "period[T.2]", "period[T.3]", "period[T.4]"]
 SEED = 20240610
 

@@ -29,8 +29,8 @@ from conftest import ROOT
 
 course = course_module.load()
 
-EXTRA = json.loads((ROOT / "data" / "lme4" / "comparison-inference-reference.json").read_text())
-STANDARD = json.loads((ROOT / "data" / "lme4" / "sleepstudy-reference.json").read_text())
+EXTRA = course.load_lme4_reference("comparison-inference")
+STANDARD = course.load_lme4_reference("sleepstudy")
 TIGHT = {"method": "bfgs", "gtol": 1e-8}
 
 LOGLIK_REL = 1e-9

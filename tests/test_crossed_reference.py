@@ -8,18 +8,16 @@ which must agree with lme4 to about the precision of the stored numbers.
 
 from __future__ import annotations
 
-import json
 
 import numpy as np
 import pandas as pd
 import pytest
 import statsmodels.formula.api as smf
 
-from conftest import ROOT
 import course_module
 
 course = course_module.load()
-REFERENCE = json.loads((ROOT / "data" / "lme4" / "crossed-reference.json").read_text())
+REFERENCE = course.load_lme4_reference("crossed")
 LME4 = REFERENCE["models"]
 
 CROSSED = {"participant": "0 + C(participant)", "stimulus": "0 + C(stimulus)"}

@@ -126,3 +126,16 @@ def test_not_a_csv_is_caught(lone_folder):
     (lone_folder / "data" / "sleepstudy.csv").write_bytes(b"")
     with pytest.raises(course.DataFileError, match="not a readable CSV"):
         course.load_sleepstudy()
+
+
+def test_every_lme4_reference_file_loads():
+    for path in sorted((DATA / "lme4").glob("*-reference.json")):
+        reference = course.load_lme4_reference(path.name.removesuffix("-reference.json"))
+        assert isinstance(reference, dict) and reference, f"{path.name} is empty"
+
+
+def test_damaged_lme4_reference_is_caught(lone_folder):
+    (lone_folder / "data" / "lme4").mkdir(parents=True)
+    (lone_folder / "data" / "lme4" / "sleepstudy-reference.json").write_text('{"models": ')
+    with pytest.raises(course.DataFileError, match="is not valid JSON"):
+        course.load_lme4_reference("sleepstudy")

@@ -16,7 +16,6 @@ about 1e-13.
 
 from __future__ import annotations
 
-import json
 
 import numpy as np
 import pandas as pd
@@ -28,7 +27,6 @@ from conftest import ROOT
 
 course = course_module.load()
 
-REFERENCE = ROOT / "data" / "lme4" / "sleepstudy-reference.json"
 MODELS = ["intercepts", "slopes", "correlated", "uncorrelated"]
 METHODS = ["REML", "ML"]
 
@@ -44,7 +42,7 @@ AIC_REL = 1e-10             # AIC and BIC are affine in the log-likelihood; achi
 
 @pytest.fixture(scope="module")
 def reference():
-    return json.loads(REFERENCE.read_text())
+    return course.load_lme4_reference("sleepstudy")
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,6 @@ statsmodels' REML fits of simulated data, and for its false-positive rate.
 
 from __future__ import annotations
 
-import json
 import warnings
 
 import numpy as np
@@ -16,11 +15,10 @@ import pytest
 import statsmodels.formula.api as smf
 from scipy import stats
 
-from conftest import ROOT
 import course_module
 
 course = course_module.load()
-REFERENCE = json.loads((ROOT / "data" / "lme4" / "sleepstudy-reference.json").read_text())
+REFERENCE = course.load_lme4_reference("sleepstudy")
 
 
 def two_stage(days: np.ndarray, reaction: np.ndarray):

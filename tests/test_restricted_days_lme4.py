@@ -9,18 +9,16 @@ The log-likelihood is flat at its maximum, so errors of that size move it by abo
 
 from __future__ import annotations
 
-import json
 
 import numpy as np
 import pytest
 import statsmodels.formula.api as smf
 
 import course_module
-from conftest import ROOT
 
 course = course_module.load()
 
-REFERENCE = json.loads((ROOT / "data" / "lme4" / "restricted-days-reference.json").read_text())
+REFERENCE = course.load_lme4_reference("restricted-days")
 
 
 @pytest.fixture(scope="module")
