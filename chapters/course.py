@@ -382,3 +382,18 @@ def varcorr(result, group_name: str = "Subject") -> pd.DataFrame:
     rows = [(group_name, *row) for row in rows]
     rows.append(("Residual", "", "", float(result.scale), float(np.sqrt(result.scale))))
     return pd.DataFrame(rows, columns=["group", "term1", "term2", "vcov", "sdcor"])
+
+
+# ---------------------------------------------------------------------------------------
+# Small-sample inference: Satterthwaite t-tests and the parametric bootstrap.
+# ---------------------------------------------------------------------------------------
+
+
+# ---------------------------------------------------------------------------------------
+# Checking a fitted model: convergence, boundary (singular) fits, influence.
+# ---------------------------------------------------------------------------------------
+
+
+# ---------------------------------------------------------------------------------------
+# Tools the chapters share: model comparison, profiles, power.
+# ---------------------------------------------------------------------------------------
