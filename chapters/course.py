@@ -191,19 +191,27 @@ def plot_subjects(
 ):
     """One small panel per subject: observed points, plus one line per entry of ``lines``.
 
-    ``lines`` maps a legend label to a Series aligned with ``data`` (for instance a
-    model's ``fittedvalues``). Returns the seaborn FacetGrid; the caller shows it.
+    ``lines`` maps a legend label to one value per row of ``data`` (for instance a model's
+    ``fittedvalues``). A Series is matched to the rows by its index, so data sorted
+    differently from the fit still get each subject's own values; an array or list has no
+    index and is taken in the order of the rows. Raises ``ValueError`` when a line has
+    another number of values than ``data`` has rows, or when a Series' index does not hold
+    every row label of ``data`` exactly once. Returns the seaborn FacetGrid; the caller
+    shows it.
     """
     lines = lines or {}
+    aligned = {}
     for label, values in lines.items():
         if len(values) != len(data):
             raise ValueError(f"Line {label!r} has {len(values)} values for {len(data)} rows.")
+        aligned[label] = _align_to_rows(label, values, data)
+    lines = aligned
     order = list(dict.fromkeys(data[group]))
     grid = sns.FacetGrid(data, col=group, col_order=order, col_wrap=col_wrap, height=1.6, aspect=1.1)
     grid.map_dataframe(sns.scatterplot, x=x, y=y, color="0.25", s=14, linewidth=0)
     styles = ["-", "--", ":", "-."]
     for number, (label, values) in enumerate(lines.items()):
-        frame = data[[x, group]].assign(_value=np.asarray(values))
+        frame = data[[x, group]].assign(_value=values)
         for subject, ax in grid.axes_dict.items():
             part = frame[frame[group] == subject].sort_values(x)
             ax.plot(
@@ -222,33 +230,118 @@ def plot_subjects(
     return grid
 
 
+def _align_to_rows(label: str, values, data: pd.DataFrame) -> np.ndarray:
+    """The values of one line in the order of ``data``'s rows (by index for a Series)."""
+    if not isinstance(values, pd.Series):
+        return np.asarray(values, dtype=float)
+    if not (values.index.is_unique and data.index.is_unique):
+        raise ValueError(f"Line {label!r} or the data have repeated index labels; "
+                         "rows cannot be matched to values.")
+    missing = data.index.difference(values.index)
+    if len(missing):
+        raise ValueError(f"Line {label!r} has no value for the data's rows "
+                         f"{list(missing[:5])}{' ...' if len(missing) > 5 else ''}: its index "
+                         "does not match the data's (pass .to_numpy() to pair them by position).")
+    return values.reindex(data.index).to_numpy(dtype=float)
+
+
+def _random_effect_terms(result) -> dict[str, str]:
+    """Map each name in ``result.random_effects`` to the fixed effect it deviates from.
+
+    A random-effects column of ones (whatever statsmodels called it: the grouping
+    variable's name, or ``Group`` when ``groups`` was given as an array) is the intercept;
+    another ``re_formula`` column keeps its design name (``Days``, ``phase[T.training]``);
+    a variance component ``name[column]`` deviates from the fixed effect ``column`` (its
+    ``Intercept`` column from the fixed intercept). Raises ``KeyError`` for any random
+    effect with no fixed effect of that name, e.g. the per-level columns of a nested or
+    crossed variance component (``0 + C(herd)``), which are not deviations of a fixed effect.
+    """
+    model = result.model
+    fixed = result.fe_params.index
+    terms = {}
+    exog_re = np.asarray(model.exog_re) if model.k_re else np.empty((0, 0))
+    for column, name in enumerate(model.data.exog_re_names if model.k_re else []):
+        terms[name] = "Intercept" if np.all(exog_re[:, column] == 1.0) else name
+    components = list(model.exog_vc.names) if model.k_vc else []
+    for group_effects in result.random_effects.values():
+        for name in group_effects.index:
+            if name in terms:
+                continue
+            component = next((c for c in components
+                              if name.startswith(c + "[") and name.endswith("]")), None)
+            if component is None:
+                raise KeyError(f"Random effect {name!r} is neither a random-effects column nor "
+                               "a variance component of the model.")
+            terms[name] = name[len(component) + 1:-1]
+    for name, term in terms.items():
+        if term not in fixed:
+            raise KeyError(
+                f"Random effect {name!r} has no matching fixed effect ({term!r} is not among "
+                f"{list(fixed)}), so a group's own coefficient cannot be formed. A random "
+                "effect deviates from a fixed effect of the same name: add the term to the "
+                "fixed part, or read result.random_effects directly."
+            )
+    return terms
+
+
 def subject_coefficients(result, group_name: str = "Subject") -> pd.DataFrame:
     """Each group's own coefficients: fixed effects plus that group's predicted random effects.
 
-    statsmodels names a random intercept after the grouping variable (``Subject``), a
-    random slope after its term (``Days``), and a variance-component slope as
-    ``component[term]`` (``Days[Days]``); all are matched to fixed effects here.
+    ``result`` is any fitted statsmodels ``MixedLM`` result. Returns a DataFrame with one
+    row per group (index named ``group_name``, a label only) and one column per fixed
+    effect, in the units of the fixed effects: a fixed effect without a random deviation
+    is the same in every row.
+
+    Random effects are matched to fixed effects by ``_random_effect_terms``: a random
+    intercept (a column of ones, which statsmodels names after the grouping variable, or
+    ``Group`` when ``groups`` is an array or Series) to ``Intercept``; an ``re_formula``
+    column by its name, including categorical columns such as ``phase[T.training]``; a
+    variance component ``Days[Days]`` to ``Days``. Raises ``KeyError`` when a random effect
+    has no fixed effect of its name (for instance a nested or crossed variance component),
+    rather than returning a table that silently leaves it out.
     """
+    terms = _random_effect_terms(result)
     fixed = result.fe_params
     rows = {}
     for group, effects in result.random_effects.items():
         coefs = fixed.copy()
         for name, value in effects.items():
-            term = name.split("[", 1)[1].rstrip("]") if "[" in name else name
-            if name == group_name and "Intercept" in fixed.index:
-                term = "Intercept"
-            if term not in coefs.index:
-                raise KeyError(f"Random effect {name!r} has no matching fixed effect.")
-            coefs[term] += value
+            coefs[terms[name]] += value
         rows[group] = coefs
     return pd.DataFrame.from_dict(rows, orient="index").rename_axis(group_name)
 
 
 def icc(result) -> float:
-    """Intraclass correlation of a random-intercept model: between / (between + residual)."""
+    """Intraclass correlation of a random-intercept model: between / (between + residual).
+
+    ``result`` is a fitted statsmodels ``MixedLM`` result whose only random effect is a
+    random intercept per group. Returns tau^2 / (tau^2 + sigma^2), a number in [0, 1]: the
+    share of the variance around the fixed-effects line that lies between groups, and the
+    correlation of two observations of one group (the "adjusted" ICC of Nakagawa, Johnson
+    & Schielzeth, 2017).
+
+    Raises ``ValueError`` when no such ICC exists or it is not identified: a model with
+    random slopes or variance components (the correlation then depends on the predictor;
+    a model with a random slope and no random intercept has no ICC at all), or data with
+    one observation per group, where the group and residual variances cannot be told
+    apart (lme4 refuses to fit such a model).
+    """
+    model = result.model
     cov_re = np.asarray(result.cov_re)
-    if cov_re.shape != (1, 1) or result.model.k_vc:
+    if cov_re.shape != (1, 1) or model.k_vc:
         raise ValueError("The ICC is defined here for a model with a random intercept only.")
+    if not np.all(np.asarray(model.exog_re)[:, 0] == 1.0):
+        raise ValueError(
+            f"The model's only random effect, {model.data.exog_re_names[0]!r}, is a random "
+            "slope, not a random intercept: the correlation of two observations of a group "
+            "then depends on their predictor values, and there is no ICC."
+        )
+    if model.n_groups >= len(model.endog):
+        raise ValueError(
+            "Every group has a single observation, so the between-group and residual "
+            "variances are not identified (only their sum is) and the ICC is meaningless; "
+            "lme4 refuses to fit such a model. An ICC needs repeated observations per group."
+        )
     between = float(cov_re[0, 0])
     return between / (between + float(result.scale))
 

@@ -6,6 +6,8 @@ import matplotlib
 
 matplotlib.use("Agg")
 
+import warnings  # noqa: E402
+
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
@@ -33,6 +35,25 @@ def test_icc_is_between_over_total(intercepts_fit):
     assert round(course.icc(intercepts_fit), 4) == 0.5893
 
 
+def test_icc_refuses_a_random_slope_only_model(sleep):
+    """One random effect, but a slope: two rows' correlation depends on Days, no ICC."""
+    fit = smf.mixedlm("Reaction ~ Days", sleep, groups="Subject", re_formula="0 + Days").fit()
+    assert np.asarray(fit.cov_re).shape == (1, 1)
+    with pytest.raises(ValueError, match="random slope, not a random intercept"):
+        course.icc(fit)
+
+
+def test_icc_refuses_one_observation_per_group(sleep):
+    """Day 0 only: 18 subjects, 18 rows. Subject and residual variance are not identified."""
+    day0 = sleep[sleep["Days"] == 0]
+    with warnings.catch_warnings():
+        # statsmodels fits it anyway (lme4 refuses); its warnings are not what is tested.
+        warnings.simplefilter("ignore")
+        fit = smf.mixedlm("Reaction ~ 1", day0, groups="Subject").fit()
+    with pytest.raises(ValueError, match="not identified"):
+        course.icc(fit)
+
+
 def test_icc_refuses_models_with_slopes(sleep):
     fit = smf.mixedlm("Reaction ~ Days", sleep, groups="Subject", re_formula="Days").fit()
     with pytest.raises(ValueError, match="random intercept only"):
@@ -58,10 +79,50 @@ def test_subject_coefficients_for_variance_component_slopes(sleep):
     )
 
 
-def test_subject_coefficients_reject_unknown_terms(sleep):
-    fit = smf.mixedlm("Reaction ~ Days", sleep, groups="Subject").fit()
+def test_subject_coefficients_reject_a_random_effect_without_a_fixed_effect(sleep):
+    # A random slope on Days with no fixed Days: there is no coefficient to add it to.
+    fit = smf.mixedlm("Reaction ~ 1", sleep, groups="Subject", re_formula="0 + Days").fit()
+    with pytest.raises(KeyError, match="'Days' has no matching fixed effect"):
+        course.subject_coefficients(fit)
+
+
+def test_subject_coefficients_with_groups_given_as_a_series(sleep, intercepts_fit):
+    """groups=Series: statsmodels names the random intercept "Group", not "Subject"."""
+    fit = smf.mixedlm("Reaction ~ Days", sleep, groups=sleep["Subject"]).fit()
+    assert list(fit.random_effects["308"].index) == ["Group"]
+    table = course.subject_coefficients(fit, group_name="Participant")
+    assert table.index.name == "Participant"
+    expected = fit.fe_params["Intercept"] + pd.Series(
+        {g: effects["Group"] for g, effects in fit.random_effects.items()})
+    assert np.allclose(table["Intercept"], expected.loc[table.index])
+    # The same model as groups="Subject", so the same table.
+    by_name = course.subject_coefficients(intercepts_fit)
+    assert np.allclose(table.to_numpy(), by_name.loc[table.index].to_numpy(), atol=1e-6)
+
+
+def test_subject_coefficients_with_a_categorical_random_effect(sleep):
+    """re_formula with a categorical predictor: the column is called phase[T.training]."""
+    data = sleep.assign(phase=np.where(sleep["Days"] < 3, "training", "restriction"))
+    fit = smf.mixedlm("Reaction ~ phase", data, groups="Subject", re_formula="phase").fit()
+    assert "phase[T.training]" in fit.random_effects["308"].index
+    table = course.subject_coefficients(fit)
+    assert list(table.columns) == ["Intercept", "phase[T.training]"]
+    # Each subject's own coefficients reproduce the model's fitted values row by row.
+    own = table.loc[data["Subject"]].to_numpy()
+    training = (data["phase"] == "training").to_numpy(dtype=float)
+    assert np.allclose(own[:, 0] + training * own[:, 1], fit.fittedvalues, atol=1e-8)
+
+
+def test_subject_coefficients_refuse_a_nested_variance_component(sleep):
+    """Per-level columns of C(...) deviate from no fixed effect: refused, not dropped."""
+    data = sleep.assign(half=np.where(sleep["Days"] < 5, "first", "second"))
+    with warnings.catch_warnings():
+        # How well this model fits is beside the point; only its random-effect names matter.
+        warnings.simplefilter("ignore")
+        fit = smf.mixedlm("Reaction ~ Days", data, groups="Subject",
+                          vc_formula={"half": "0 + C(half)"}).fit()
     with pytest.raises(KeyError, match="no matching fixed effect"):
-        course.subject_coefficients(fit, group_name="Participant")
+        course.subject_coefficients(fit)
 
 
 def test_plot_subjects_draws_one_panel_and_line_per_subject(sleep, intercepts_fit):
@@ -184,3 +245,30 @@ def test_set_style_makes_jittered_figures_reproducible(sleep):
     first, second = jittered_positions(), jittered_positions()
     assert not np.allclose(first, np.round(first))  # the points really are jittered
     assert np.array_equal(first, second)
+
+
+def test_plot_subjects_aligns_a_series_by_index_when_the_data_are_sorted_by_day(sleep, intercepts_fit):
+    """Data sorted by day: each panel must still show its own subject's fitted values."""
+    by_day = sleep.sort_values(["Days", "Subject"])
+    grid = course.plot_subjects(by_day, {"Fitted": intercepts_fit.fittedvalues}, title="Fit")
+    for subject in ("308", "309", "337"):
+        rows = sleep["Subject"] == subject
+        expected = intercepts_fit.fittedvalues[rows].to_numpy()[np.argsort(sleep.loc[rows, "Days"])]
+        line = grid.axes_dict[subject].lines[0]
+        assert np.allclose(line.get_xdata(), np.sort(sleep.loc[rows, "Days"]))
+        assert np.allclose(line.get_ydata(), expected)
+    plt.close(grid.figure)
+
+
+def test_plot_subjects_refuses_a_series_whose_index_does_not_match(sleep, intercepts_fit):
+    renumbered = pd.Series(intercepts_fit.fittedvalues.to_numpy(), index=sleep.index + 1000)
+    with pytest.raises(ValueError, match="has no value for the data's rows"):
+        course.plot_subjects(sleep, {"Fitted": renumbered}, title="x")
+
+
+def test_plot_subjects_takes_an_array_in_row_order(sleep, intercepts_fit):
+    grid = course.plot_subjects(sleep, {"Fitted": intercepts_fit.fittedvalues.to_numpy()}, title="x")
+    rows = (sleep["Subject"] == "308").to_numpy()
+    assert np.allclose(grid.axes_dict["308"].lines[0].get_ydata(),
+                       intercepts_fit.fittedvalues.to_numpy()[rows])
+    plt.close(grid.figure)
