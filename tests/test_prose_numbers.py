@@ -69,7 +69,8 @@ VERSION_WORDS = ("statsmodels", "lme4", "lmerTest", "pbkrtest", "pandas", "numpy
 
 NUMBER = r"[-\u2212]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:[eE][-+\u2212]?\d+)?"
 OUTPUT_NUMBER = re.compile(NUMBER)
-PROSE_NUMBER = re.compile(r"(?<![\w.])[-\u2212]?(?:\d{1,3}(?:,\d{3})+|\d+)\.(\d{2,})(?![\w.]*\d)(%?)")
+PROSE_NUMBER = re.compile(r"(?<![\w.])[-\u2212]?(?:\d{1,3}(?:,\d{3})+|\d+)\.(\d{2,})"
+                          r"(?:[eE]([-+\u2212]?\d+))?(?![\w.]*\d)(%?)")
 GLUE_ROLE = re.compile(r"\{glue(?::[a-z]*)?\}`([^`:]+)(?::[^`]*)?`")
 OTHER_ROLE = re.compile(r"\{(?!glue)[a-zA-Z:-]+\}`[^`]*`")
 CODE_SPAN = re.compile(r"(?<!\})`([^`\n]+)`")
@@ -85,7 +86,7 @@ DOTTED = re.compile(r"\b\d+\.\d+(?:[.-]\d+)+\b")
 class ProseNumber:
     text: str  # as written, e.g. "−1,378.18" or "58.9%"
     value: float  # absolute value, separators removed
-    decimals: int
+    decimals: int  # decimal place of the last digit written (7 for 2.45e-05)
     percent: bool
     context: str  # the surrounding words, for the failure message
 
@@ -145,8 +146,9 @@ def extract_prose_numbers(markdown: str) -> list[ProseNumber]:
             continue
         start, end = max(0, match.start() - 60), min(len(text), match.end() + 40)
         context = " ".join(markdown_context(markdown, text, start, end).split())
-        numbers.append(ProseNumber(written, _to_float(written.rstrip("%")), len(match.group(1)),
-                                   bool(match.group(2)), context))
+        exponent = int(match.group(2).replace("\u2212", "-")) if match.group(2) else 0
+        numbers.append(ProseNumber(written, _to_float(written.rstrip("%")),
+                                   len(match.group(1)) - exponent, bool(match.group(3)), context))
     return numbers
 
 
@@ -293,6 +295,9 @@ def test_matching_rounds_at_the_written_precision():
     assert matches(number("1,378.18"), values)
     assert matches(number("58.93%"), values)
     assert not matches(number("58.94%"), values)
+    assert matches(number("p = 3.26e-06"), [3.2637880713e-06])
+    assert matches(number("p = 3.26e\u221206"), [3.2637880713e-06])
+    assert not matches(number("p = 3.27e-06"), [3.2637880713e-06])
 
 
 def test_unmatched_changed_number_is_caught_and_named():
