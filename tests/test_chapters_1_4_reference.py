@@ -102,3 +102,23 @@ def test_days_0_to_2_means_and_the_day_0_to_1_change(sleep):
     assert test.statistic == pytest.approx(days["day1_minus_day0_t_value"], rel=1e-10)
     assert test.pvalue == pytest.approx(days["day1_minus_day0_p_value"], rel=1e-8)
     assert int((wide[1] > wide[0]).sum()) == days["subjects_slower_on_day_1"]
+
+
+def test_day_0_to_1_interval_and_the_rise_after_the_baseline(sleep):
+    """Chapter 4: the change's 95% interval holds zero and more than a restricted night's
+    rise, and the mean goes up after every night of restriction (days 3-9)."""
+    days = REFERENCE["days_0_to_2"]
+    wide = sleep.pivot(index="Subject", columns="Days", values="Reaction")
+    interval = stats.ttest_rel(wide[1], wide[0]).confidence_interval(confidence_level=0.95)
+    low, high = days["day1_minus_day0_conf_int_95"]
+    assert interval.low == pytest.approx(low, rel=1e-10)
+    assert interval.high == pytest.approx(high, rel=1e-10)
+    restricted = course.load_lme4_reference("restricted-days")["models"]["restricted_correlated"]
+    slope = next(row["estimate"] for row in restricted["fixed_effects"]
+                 if row["term"] == "days_restricted")
+    assert low < 0 and high > slope  # no change, and more than a night of restriction adds
+    means = np.array(days["mean_by_day"])
+    assert np.allclose(sleep.groupby("Days")["Reaction"].mean().to_numpy(), means, rtol=1e-12)
+    assert np.all(np.diff(means[2:]) > 0)  # up after every restricted night
+    # Days 0-2 rise less than restriction does, which is what flattens the all-days slope.
+    assert (means[2] - means[0]) / 2 < slope

@@ -2,7 +2,7 @@
 # does not hold: the per-subject-slope t-test against lmerTest's Satterthwaite test, the
 # cluster-robust standard error of the OLS slope (with and without its small-sample
 # correction), the adjusted and unadjusted ICC of the random-intercept model, lme4's
-# default (not tightened) ML fit of that model, and the daily means of days 0-2.
+# default (not tightened) ML fit of that model, the daily means and the day 0 to 1 change.
 #
 # Run from the repository root:
 #     Rscript data/lme4/chapters-1-4-reference.R
@@ -121,7 +121,9 @@ output <- list(
     day1_minus_day0_std_error = sd(day1_minus_day0) / sqrt(length(day1_minus_day0)),
     day1_minus_day0_t_value = unname(training_test$statistic),
     day1_minus_day0_p_value = training_test$p.value,
-    subjects_slower_on_day_1 = sum(day1_minus_day0 > 0)
+    day1_minus_day0_conf_int_95 = unname(training_test$conf.int),
+    subjects_slower_on_day_1 = sum(day1_minus_day0 > 0),
+    mean_by_day = unname(as.vector(tapply(sleep$Reaction, sleep$Days, mean)))
   )
 )
 write_exact_json(output, out_path)
