@@ -10,14 +10,15 @@ intervals and Satterthwaite tests are covered by test_lme4_parity.py. Here:
 - data/lme4/sleepstudy-reference.json: lme4's profile intervals for the random-effect SDs,
   against statsmodels' profile_re and an independent profile likelihood written here.
 
-Fits use the course's tight optimiser setting (BFGS, gtol 1e-8), with which statsmodels
-and lme4 agree to about 1e-7 relative in the variance parameters.
+Fits use the course's tight optimiser setting (course.TIGHT_FIT), with which statsmodels
+and lme4 agree to about 1e-7 relative in the variance parameters. The helpers tested are
+the chapters' own (course.fit_recording_warnings, course.random_effects_pca,
+course.profile_sd, course.interval_from_profile).
 """
 
 from __future__ import annotations
 
 import json
-import warnings
 
 import numpy as np
 import pytest
@@ -31,7 +32,7 @@ course = course_module.load()
 
 EXTRA = course.load_lme4_reference("comparison-inference")
 STANDARD = course.load_lme4_reference("sleepstudy")
-TIGHT = {"method": "bfgs", "gtol": 1e-8}
+TIGHT = course.TIGHT_FIT
 
 LOGLIK_REL = 1e-9
 VARIANCE_REL = 1e-5
@@ -41,13 +42,6 @@ CORRELATION_ABS = 1e-5
 @pytest.fixture(scope="module")
 def sleep():
     return course.load_sleepstudy()
-
-
-def fit_recording_warnings(model, **options):
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        result = model.fit(**options)
-    return result, [str(w.message) for w in caught]
 
 
 def lme4_components(reference_fit):
@@ -66,7 +60,7 @@ def assert_correlated_fit_matches(result, reference_fit, slope="Days"):
     lme4 = lme4_components(reference_fit)
     assert cov[0, 0] == pytest.approx(lme4[("(Intercept)", None)][0], rel=VARIANCE_REL)
     assert cov[1, 1] == pytest.approx(lme4[(slope, None)][0], rel=VARIANCE_REL)
-    correlation = cov[0, 1] / np.sqrt(cov[0, 0] * cov[1, 1])
+    correlation = course.sd_correlation(cov)[1][0, 1]
     assert correlation == pytest.approx(lme4[("(Intercept)", slope)][1], abs=CORRELATION_ABS)
     assert result.scale == pytest.approx(lme4["Residual"][0], rel=VARIANCE_REL)
 
@@ -121,10 +115,10 @@ def test_reaction_time_in_seconds(sleep):
     reference = EXTRA["seconds_correlated_REML"]
     seconds = sleep.assign(Reaction=sleep["Reaction"] / 1000)
     model = smf.mixedlm("Reaction ~ Days", seconds, groups="Subject", re_formula="Days")
-    in_seconds, messages = fit_recording_warnings(model, reml=True, **TIGHT)
+    in_seconds, messages = course.fit_recording_warnings(model, reml=True, **TIGHT)
     assert_correlated_fit_matches(in_seconds, reference)
     # statsmodels' boundary check: an absolute threshold of 0.01 on the variances.
-    assert messages == ["The MLE may be on the boundary of the parameter space."]
+    assert messages == ["ConvergenceWarning: The MLE may be on the boundary of the parameter space."]
     assert np.asarray(in_seconds.cov_re)[1, 1] < 0.01
 
     in_ms = course.fit_sleepstudy_models(sleep, reml=True, names=["correlated"])["correlated"]
@@ -153,25 +147,27 @@ def test_pilot_of_three_subjects_is_singular(sleep):
     correlated = reference["correlated_REML"]
     assert correlated["singular"] is True
 
-    default, messages = fit_recording_warnings(model(), reml=True)
+    default, messages = course.fit_recording_warnings(model(), reml=True)
     assert not default.converged
     assert "Gradient optimization failed" in " ".join(messages)
     assert default.llf < correlated["logLik"] - 0.1
 
-    powell, messages = fit_recording_warnings(model(), reml=True, method="powell")
+    powell, messages = course.fit_recording_warnings(model(), reml=True, method="powell")
     assert powell.converged
-    assert messages == ["The Hessian matrix at the estimated parameter values is not positive definite."]
+    assert messages == [
+        "ConvergenceWarning: The Hessian matrix at the estimated parameter values is not positive definite."
+    ]
     # At a singular optimum the likelihood is flat along the boundary: looser tolerances.
     assert powell.llf == pytest.approx(correlated["logLik"], abs=1e-4)
     lme4 = lme4_components(correlated)
-    cov = np.asarray(powell.cov_re)
+    sds, correlations = course.sd_correlation(powell.cov_re)
     assert lme4[("(Intercept)", "Days")][1] == pytest.approx(1.0)
-    assert cov[0, 1] / np.sqrt(cov[0, 0] * cov[1, 1]) > 0.9999
-    assert np.sqrt(cov[0, 0]) == pytest.approx(lme4[("(Intercept)", None)][1], rel=1e-3)
-    assert np.sqrt(cov[1, 1]) == pytest.approx(lme4[("Days", None)][1], rel=1e-3)
+    assert correlations[0, 1] > 0.9999
+    assert sds[0] == pytest.approx(lme4[("(Intercept)", None)][1], rel=1e-3)
+    assert sds[1] == pytest.approx(lme4[("Days", None)][1], rel=1e-3)
     assert np.sqrt(powell.scale) == pytest.approx(lme4["Residual"][1], rel=1e-3)
 
-    uncorrelated, messages = fit_recording_warnings(
+    uncorrelated, messages = course.fit_recording_warnings(
         smf.mixedlm("Reaction ~ Days", pilot, groups="Subject", re_formula="1",
                     vc_formula={"Days": "0 + Days"}),
         reml=True, **TIGHT,
@@ -183,10 +179,11 @@ def test_pilot_of_three_subjects_is_singular(sleep):
 
 def test_random_effects_pca_matches_rePCA(sleep):
     result = course.fit_sleepstudy_models(sleep, reml=True, names=["correlated"])["correlated"]
-    variances = np.sort(np.linalg.eigvalsh(np.asarray(result.cov_re) / result.scale))[::-1]
+    pca = course.random_effects_pca(result)
     reference = EXTRA["random_effects_pca"]
-    np.testing.assert_allclose(np.sqrt(variances), reference["sdev"], rtol=VARIANCE_REL)
-    np.testing.assert_allclose(variances / variances.sum(), reference["proportion_of_variance"], atol=1e-6)
+    assert list(pca.index) == ["component 1", "component 2"]
+    np.testing.assert_allclose(pca["SD"], reference["sdev"], rtol=VARIANCE_REL)
+    np.testing.assert_allclose(pca["proportion"], reference["proportion_of_variance"], atol=1e-6)
 
 
 def test_centring_days_changes_only_the_uncorrelated_model(sleep):
@@ -204,17 +201,6 @@ def test_centring_days_changes_only_the_uncorrelated_model(sleep):
 
 
 # ---- Chapter 7 --------------------------------------------------------------------------
-
-def profile_interval_statsmodels(result, index, points=10):
-    """Chapter 7's profile_re interval for a random-effect SD (same grid and interpolation)."""
-    variance = np.asarray(result.cov_re)[index, index]
-    profile = result.profile_re(index, "re", num_low=points, dist_low=0.75 * variance,
-                                num_high=points, dist_high=1.75 * variance)
-    sd = np.sqrt(profile[:, 0])
-    zeta = np.sign(sd - np.sqrt(variance)) * np.sqrt(np.maximum(2 * (result.llf - profile[:, 1]), 0))
-    limit = np.sqrt(stats.chi2.ppf(0.95, 1))
-    return np.interp([-limit, limit], zeta, sd)
-
 
 class SleepstudyDeviance:
     """-2 ML log-likelihood of Reaction ~ Days + (Days | Subject), written independently of
@@ -252,7 +238,7 @@ def test_profile_intervals_statsmodels_is_narrower_than_the_true_profile(sleep):
     fit_ml = course.fit_sleepstudy_models(sleep, reml=False, names=["correlated"])["correlated"]
     lme4 = {row["parameter"]: row for row in STANDARD["profile_intervals"]["correlated"]}
     for index, name in [(0, "sd_(Intercept)|Subject"), (1, "sd_Days|Subject")]:
-        lower, upper = profile_interval_statsmodels(fit_ml, index)
+        lower, upper = course.interval_from_profile(*course.profile_sd(fit_ml, index))
         assert lme4[name]["lower"] < lower and upper < lme4[name]["upper"]
         # How much narrower is statsmodels' approximation, not precision: each end moves
         # inward by 1.0-1.4% here; 3% bounds what chapter 7 calls "small".
@@ -260,9 +246,8 @@ def test_profile_intervals_statsmodels_is_narrower_than_the_true_profile(sleep):
         assert upper == pytest.approx(lme4[name]["upper"], rel=0.03)
 
     deviance = SleepstudyDeviance(sleep)
-    cov = np.asarray(fit_ml.cov_re)
-    sd0, sd1 = np.sqrt(np.diag(cov))
-    rho = cov[0, 1] / (sd0 * sd1)
+    (sd0, sd1), correlations = course.sd_correlation(fit_ml.cov_re)
+    rho = correlations[0, 1]
     minimum = deviance(sd0, sd1, rho, np.sqrt(fit_ml.scale))
     # The independent likelihood agrees with statsmodels' at the ML estimates.
     assert -minimum / 2 == pytest.approx(fit_ml.llf, rel=1e-12)

@@ -194,34 +194,17 @@ def test_satterthwaite_p_values_follow_from_the_stored_df(reference, fits):
     assert rows["df"].to_numpy() == pytest.approx([17, 17], abs=1e-4)
 
 
-def test_profile_interval_for_days_by_refitting_with_an_offset(reference, fits):
-    """A fixed effect's profile interval needs nothing but ML refits: fixing the Days
+def test_profile_interval_for_a_fixed_effect_by_refitting_with_an_offset(reference, fits):
+    """course.profile_fixed_effect_interval (used by the parity appendix): fixing the Days
     coefficient at b means fitting Reaction - b * Days with the same random effects."""
-    import statsmodels.formula.api as smf
-    from scipy.optimize import brentq
-
-    data = course.load_sleepstudy()
-    best = fits["ML"]["correlated"].llf
-    cutoff = stats.chi2.ppf(0.95, 1) / 2
-
-    from statsmodels.regression.mixed_linear_model import MixedLMParams
-
-    start = MixedLMParams.from_components(
-        np.zeros(1), cov_re=np.asarray(fits["ML"]["correlated"].cov_re_unscaled)
-    )
-
-    def drop(slope):
-        shifted = data.assign(Reaction=data["Reaction"] - slope * data["Days"])
-        fit = smf.mixedlm("Reaction ~ 1", shifted, groups="Subject", re_formula="Days").fit(
-            reml=False, method="bfgs", gtol=1e-8, start_params=start
-        )
-        assert fit.converged
-        return best - fit.llf - cutoff
-
-    estimate = fits["ML"]["correlated"].fe_params["Days"]
-    lower = brentq(drop, estimate - 5, estimate, xtol=1e-8)
-    upper = brentq(drop, estimate, estimate + 5, xtol=1e-8)
     expected = {row["parameter"]: row for row in reference["profile_intervals"]["correlated"]}
-    # lme4 interpolates its profile with splines, which promises about 1e-5; achieved: 2e-7.
-    assert lower == pytest.approx(expected["Days"]["lower"], rel=1e-5)
-    assert upper == pytest.approx(expected["Days"]["upper"], rel=1e-5)
+    for term, lme4_name in [("Days", "Days"), ("Intercept", "(Intercept)")]:
+        lower, upper = course.profile_fixed_effect_interval(fits["ML"]["correlated"], term)
+        # lme4 interpolates its profile with splines, which promises about 1e-5; achieved: 2e-7.
+        assert lower == pytest.approx(expected[lme4_name]["lower"], rel=1e-5)
+        assert upper == pytest.approx(expected[lme4_name]["upper"], rel=1e-5)
+
+
+def test_profile_fixed_effect_interval_refuses_a_reml_fit(fits):
+    with pytest.raises(ValueError, match="ML"):
+        course.profile_fixed_effect_interval(fits["REML"]["correlated"], "Days")
