@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import ast
 import importlib.metadata as metadata
-import json
 import re
 import sys
 from pathlib import Path
@@ -19,7 +18,8 @@ from IPython.core.inputtransformer2 import TransformerManager
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-from conftest import CHAPTERS, ROOT
+import notebooks
+from notebooks import CHAPTERS, ROOT
 
 BINDER = ROOT / "binder"
 PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==([A-Za-z0-9.+!_-]+)$")
@@ -55,11 +55,6 @@ def binder_pins() -> dict[str, str]:
     return pins
 
 
-def code_cells(notebook: Path) -> list[str]:
-    cells = json.loads(notebook.read_text())["cells"]
-    return ["".join(c["source"]) for c in cells if c["cell_type"] == "code"]
-
-
 def top_level_imports(source: str) -> set[str]:
     # IPython syntax (%magics, !shell) becomes plain Python first, as the kernel does it.
     tree = ast.parse(TransformerManager().transform_cell(source))
@@ -75,7 +70,7 @@ def top_level_imports(source: str) -> set[str]:
 def third_party_imports() -> dict[str, set[str]]:
     """Import name -> the files that import it, leaving out the standard library and course."""
     local_modules = {p.stem for p in (ROOT / "chapters").glob("*.py")}
-    sources = {nb.relative_to(ROOT).as_posix(): "\n".join(code_cells(nb)) for nb in CHAPTERS}
+    sources = {nb.relative_to(ROOT).as_posix(): "\n".join(notebooks.code(nb)) for nb in CHAPTERS}
     sources["chapters/course.py"] = (ROOT / "chapters" / "course.py").read_text()
     found: dict[str, set[str]] = {}
     for name, source in sources.items():

@@ -37,9 +37,8 @@ from scipy.special import expit, logit
 from statsmodels.genmod.bayes_mixed_glm import BinomialBayesMixedGLM
 from statsmodels.tools.sm_exceptions import ConvergenceWarning
 
-import course_module
+import course
 
-course = course_module.load()
 
 REFERENCE = course.load_lme4_reference("cbpp")
 TERMS = ["Intercept", "period[T.2]", "period[T.3]", "period[T.4]"]

@@ -18,17 +18,14 @@ course.profile_sd, course.interval_from_profile).
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
 import pytest
 import statsmodels.formula.api as smf
 from scipy import optimize, stats
 
-import course_module
-from conftest import ROOT
+import course
+import notebooks
 
-course = course_module.load()
 
 EXTRA = course.load_lme4_reference("comparison-inference")
 STANDARD = course.load_lme4_reference("sleepstudy")
@@ -105,8 +102,7 @@ def test_refitting_one_model_object_changes_an_earlier_results_llf(sleep):
     assert ml_result.llf == pytest.approx(reference["no_days_REML_logLik_at_ML_theta"], abs=5e-5)
     assert abs(ml_result.llf - reference["no_days_ML"]["logLik"]) > 2.5
     # The chapter's warning quotes both numbers (with a typographic minus) to 4 decimals.
-    chapter = json.loads((ROOT / "chapters" / "05-model-comparison.ipynb").read_text())
-    prose = "\n".join("".join(c["source"]) for c in chapter["cells"] if c["cell_type"] == "markdown")
+    prose = notebooks.prose("05-model-comparison")
     for value in (reference["no_days_REML_logLik_at_ML_theta"], reference["no_days_ML"]["logLik"]):
         assert f"\N{MINUS SIGN}{-value:.4f}" in prose, value
 

@@ -12,9 +12,8 @@ import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 import statsmodels.formula.api as smf  # noqa: E402
 
-import course_module  # noqa: E402
+import course  # noqa: E402
 
-course = course_module.load()
 
 
 @pytest.fixture(scope="module")

@@ -8,9 +8,8 @@ import numpy as np
 import pytest
 import statsmodels.formula.api as smf
 
-import course_module
+import course
 
-course = course_module.load()
 
 
 @pytest.fixture(scope="module")

@@ -8,10 +8,9 @@ import re
 import pandas as pd
 import pytest
 
-from conftest import ROOT
-import course_module
+from notebooks import ROOT
+import course
 
-course = course_module.load()
 DATA = ROOT / "data"
 
 

@@ -22,10 +22,9 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-import course_module
-from conftest import ROOT
+import course
+from notebooks import ROOT
 
-course = course_module.load()
 
 MODELS = ["intercepts", "slopes", "correlated", "uncorrelated"]
 METHODS = ["REML", "ML"]

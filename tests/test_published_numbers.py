@@ -8,12 +8,11 @@ reproduces them. The numbers are written here as printed in that publication.
 
 from __future__ import annotations
 
-import json
 import re
 
 import pytest
 
-from conftest import ROOT
+import notebooks
 
 PUBLISHED = {
     "02-random-intercepts": [
@@ -45,33 +44,20 @@ PUBLISHED = {
 }
 
 
-def output_text(name: str) -> str:
-    notebook = json.loads((ROOT / "chapters" / f"{name}.ipynb").read_text())
-    parts = []
-    for cell in notebook["cells"]:
-        for output in cell.get("outputs", []):
-            if "text" in output:
-                parts.append("".join(output["text"]))
-            for mime in ("text/plain", "text/html", "text/markdown"):
-                if mime in output.get("data", {}):
-                    parts.append("".join(output["data"][mime]))
-    return "\n".join(parts)
-
-
 @pytest.mark.parametrize("name", sorted(PUBLISHED))
 def test_stored_outputs_show_the_published_numbers(name):
-    text = output_text(name)
+    text = notebooks.output_text(name)
     missing = [number for number in PUBLISHED[name] if number not in text]
     assert not missing, f"{name} does not show the published numbers {missing}"
 
 
 def test_icc_is_not_the_misleading_ratio():
     """Chapter 2 explains that cov_re / var(y) is no share of variance; it must not call it the ICC."""
-    text = output_text("02-random-intercepts")
+    text = notebooks.output_text("02-random-intercepts")
     # The published ICC, 1378.176 / (1378.176 + 960.4568) = 0.5893, is what is printed as the ICC.
     assert re.search(r"\bICC = 0\.5893\b", text)
-    notebook = json.loads((ROOT / "chapters" / "02-random-intercepts.ipynb").read_text())
-    prose = "\n".join("".join(c["source"]) for c in notebook["cells"] if c["cell_type"] == "markdown")
+    markdown = notebooks.markdown("02-random-intercepts")
+    prose = "\n".join(markdown)
     assert "intraclass correlation" in prose.lower()
     # The published misleading ratio, 0.434354, is shown, and every line of output or
     # paragraph of prose that mentions it says that it is not a share / not the ICC.
@@ -81,8 +67,8 @@ def test_icc_is_not_the_misleading_ratio():
         assert "not a share" in line and "ICC" not in line, line
     paragraphs = [
         paragraph
-        for cell in notebook["cells"] if cell["cell_type"] == "markdown"
-        for paragraph in re.split(r"\n\s*\n|\n(?=- )", "".join(cell["source"]))  # paragraphs, list items
+        for source in markdown
+        for paragraph in re.split(r"\n\s*\n|\n(?=- )", source)  # paragraphs, list items
         if "0.434" in paragraph
     ]
     assert paragraphs

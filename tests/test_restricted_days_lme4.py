@@ -14,9 +14,8 @@ import numpy as np
 import pytest
 import statsmodels.formula.api as smf
 
-import course_module
+import course
 
-course = course_module.load()
 
 REFERENCE = course.load_lme4_reference("restricted-days")
 
