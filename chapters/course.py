@@ -58,7 +58,13 @@ DATASETS = {
     ),
     "crossed-ratings": DatasetSpec(
         "crossed-ratings.csv",
-        {"participant": "str", "stimulus": "str", "category": "str", "cond": "float", "rating": "float"},
+        {
+            "participant": "str",
+            "stimulus": "str",
+            "category": "str",
+            "cond": "float",
+            "rating": "float",
+        },
         1200,
     ),
 }
@@ -199,7 +205,9 @@ def plot_subjects(
         if len(values) != len(data):
             raise ValueError(f"Line {label!r} has {len(values)} values for {len(data)} rows.")
     order = list(dict.fromkeys(data[group]))
-    grid = sns.FacetGrid(data, col=group, col_order=order, col_wrap=col_wrap, height=1.6, aspect=1.1)
+    grid = sns.FacetGrid(
+        data, col=group, col_order=order, col_wrap=col_wrap, height=1.6, aspect=1.1
+    )
     grid.map_dataframe(sns.scatterplot, x=x, y=y, color="0.25", s=14, linewidth=0)
     styles = ["-", "--", ":", "-."]
     for number, (label, values) in enumerate(lines.items()):
@@ -207,8 +215,12 @@ def plot_subjects(
         for subject, ax in grid.axes_dict.items():
             part = frame[frame[group] == subject].sort_values(x)
             ax.plot(
-                part[x], part["_value"], color=PALETTE[number % len(PALETTE)],
-                linestyle=styles[number % len(styles)], linewidth=1.6, label=label,
+                part[x],
+                part["_value"],
+                color=PALETTE[number % len(PALETTE)],
+                linestyle=styles[number % len(styles)],
+                linewidth=1.6,
+                label=label,
             )
     grid.set_titles(col_template=f"{group} {{col_name}}")
     # One y label for the whole figure: a label per row overlaps the rows above and below.
@@ -504,8 +516,12 @@ def profile_sd(result, index: int, points: int = 10) -> tuple[np.ndarray, np.nda
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         profile = result.profile_re(
-            index, "re", num_low=points, dist_low=0.75 * variance,
-            num_high=points, dist_high=1.75 * variance,
+            index,
+            "re",
+            num_low=points,
+            dist_low=0.75 * variance,
+            num_high=points,
+            dist_high=1.75 * variance,
         )
     if caught:
         raise RuntimeError([str(w.message) for w in caught])
@@ -566,8 +582,9 @@ def profile_fixed_effect_interval(result, term: str, level: float = 0.95, width:
     )
 
     def excess_deviance(value):
-        refit = MixedLM(model.endog - value * x_term, exog_rest, groups=model.groups,
-                        exog_re=model.exog_re).fit(reml=False, start_params=start, **TIGHT_FIT)
+        refit = MixedLM(
+            model.endog - value * x_term, exog_rest, groups=model.groups, exog_re=model.exog_re
+        ).fit(reml=False, start_params=start, **TIGHT_FIT)
         if not refit.converged:
             raise RuntimeError(f"The refit with {term} fixed at {value} did not converge.")
         return 2 * (result.llf - refit.llf) - cutoff
@@ -613,8 +630,14 @@ def two_stage_test(days, reaction):
     return estimate, standard_error, p_value
 
 
-def exact_power(n_subjects: int, n_days: int, slope: float, slope_sd: float,
-                residual_sd: float, alpha: float = 0.05) -> float:
+def exact_power(
+    n_subjects: int,
+    n_days: int,
+    slope: float,
+    slope_sd: float,
+    residual_sd: float,
+    alpha: float = 0.05,
+) -> float:
     """Power of ``two_stage_test`` for a design measured on days 0 to ``n_days - 1``.
 
     A subject's least-squares slope is normal with the population ``slope`` as mean and
@@ -631,4 +654,6 @@ def exact_power(n_subjects: int, n_days: int, slope: float, slope_sd: float,
     noncentrality = slope * np.sqrt(n_subjects) / slope_spread
     df = n_subjects - 1
     critical = stats.t.ppf(1 - alpha / 2, df)
-    return float(stats.nct.sf(critical, df, noncentrality) + stats.nct.cdf(-critical, df, noncentrality))
+    return float(
+        stats.nct.sf(critical, df, noncentrality) + stats.nct.cdf(-critical, df, noncentrality)
+    )

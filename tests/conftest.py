@@ -21,8 +21,15 @@ pin_environment()
 def build_book(output: Path, extra_args: tuple[str, ...] = ()) -> subprocess.CompletedProcess:
     """Build the book with warnings as errors into ``output``/_build/html."""
     command = [
-        str(Path(sys.executable).parent / "jupyter-book"), "build", str(ROOT),
-        "-W", "-n", "--keep-going", "--path-output", str(output), *extra_args,
+        str(Path(sys.executable).parent / "jupyter-book"),
+        "build",
+        str(ROOT),
+        "-W",
+        "-n",
+        "--keep-going",
+        "--path-output",
+        str(output),
+        *extra_args,
     ]
     return subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
 

@@ -25,9 +25,16 @@ BINDER = ROOT / "binder"
 PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==([A-Za-z0-9.+!_-]+)$")
 # Import names whose distribution has another name, for the message when one is missing
 # from this environment (installed ones are looked up in their metadata instead).
-KNOWN_DISTRIBUTIONS = {"sklearn": "scikit-learn", "PIL": "pillow", "dateutil": "python-dateutil",
-                       "yaml": "PyYAML", "skimage": "scikit-image", "cv2": "opencv-python",
-                       "bs4": "beautifulsoup4", "IPython": "ipython"}
+KNOWN_DISTRIBUTIONS = {
+    "sklearn": "scikit-learn",
+    "PIL": "pillow",
+    "dateutil": "python-dateutil",
+    "yaml": "PyYAML",
+    "skimage": "scikit-image",
+    "cv2": "opencv-python",
+    "bs4": "beautifulsoup4",
+    "IPython": "ipython",
+}
 # The notebooks run in an IPython kernel, which every Jupyter environment (Binder's, Colab's,
 # a hub's) brings with it; importing from it (IPython.display) needs no pin of its own.
 KERNEL_PROVIDED = {"ipython"}
@@ -145,11 +152,15 @@ def test_every_imported_package_is_pinned_in_binder():
         distribution = distribution_of(module)
         if distribution is None:
             wanted = KNOWN_DISTRIBUTIONS.get(module, module)
-            missing.append(f"{module} (imported by {sorted(files)}) is not installed here; "
-                           f"add {wanted}==<version> to binder/requirements.txt and install it")
+            missing.append(
+                f"{module} (imported by {sorted(files)}) is not installed here; "
+                f"add {wanted}==<version> to binder/requirements.txt and install it"
+            )
         elif distribution not in pins and distribution not in KERNEL_PROVIDED:
-            missing.append(f"{module} (imported by {sorted(files)}) needs {distribution} "
-                           f"in binder/requirements.txt")
+            missing.append(
+                f"{module} (imported by {sorted(files)}) needs {distribution} "
+                f"in binder/requirements.txt"
+            )
     assert not missing, "\n".join(missing)
 
 
@@ -169,7 +180,12 @@ def test_no_build_or_test_tool_in_binder():
     assert not leaked, f"binder/requirements.txt has build or test tools: {leaked}"
 
 
-@pytest.mark.parametrize("source", ["import sklearn.linear_model\n%matplotlib inline\n",
-                                    "from sklearn import linear_model\n!ls\n"])
+@pytest.mark.parametrize(
+    "source",
+    [
+        "import sklearn.linear_model\n%matplotlib inline\n",
+        "from sklearn import linear_model\n!ls\n",
+    ],
+)
 def test_import_parser_sees_through_ipython_syntax(source):
     assert top_level_imports(source) == {"sklearn"}

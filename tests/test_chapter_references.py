@@ -26,7 +26,6 @@ from scipy import optimize, stats
 import course
 import notebooks
 
-
 EXTRA = course.load_lme4_reference("comparison-inference")
 STANDARD = course.load_lme4_reference("sleepstudy")
 TIGHT = course.TIGHT_FIT
@@ -65,12 +64,15 @@ def assert_correlated_fit_matches(result, reference_fit, slope="Days"):
 def assert_uncorrelated_fit_matches(result, reference_fit, slope="Days"):
     assert result.llf == pytest.approx(reference_fit["logLik"], rel=LOGLIK_REL)
     lme4 = lme4_components(reference_fit)
-    assert np.asarray(result.cov_re)[0, 0] == pytest.approx(lme4[("(Intercept)", None)][0], rel=VARIANCE_REL)
+    assert np.asarray(result.cov_re)[0, 0] == pytest.approx(
+        lme4[("(Intercept)", None)][0], rel=VARIANCE_REL
+    )
     assert result.vcomp[0] == pytest.approx(lme4[(slope, None)][0], rel=VARIANCE_REL)
     assert result.scale == pytest.approx(lme4["Residual"][0], rel=VARIANCE_REL)
 
 
 # ---- Chapter 5 --------------------------------------------------------------------------
+
 
 def test_fixed_effect_needs_ml_and_the_test_matches_lme4(sleep):
     reference = EXTRA["fixed_effect_lrt"]
@@ -114,7 +116,9 @@ def test_reaction_time_in_seconds(sleep):
     in_seconds, messages = course.fit_recording_warnings(model, reml=True, **TIGHT)
     assert_correlated_fit_matches(in_seconds, reference)
     # statsmodels' boundary check: an absolute threshold of 0.01 on the variances.
-    assert messages == ["ConvergenceWarning: The MLE may be on the boundary of the parameter space."]
+    assert messages == [
+        "ConvergenceWarning: The MLE may be on the boundary of the parameter space."
+    ]
     assert np.asarray(in_seconds.cov_re)[1, 1] < 0.01
 
     in_ms = course.fit_sleepstudy_models(sleep, reml=True, names=["correlated"])["correlated"]
@@ -123,13 +127,19 @@ def test_reaction_time_in_seconds(sleep):
         return np.sqrt(np.diag(np.asarray(result.cov_re)) / result.scale)
 
     np.testing.assert_allclose(relative_sds(in_seconds), relative_sds(in_ms), rtol=1e-6)
-    np.testing.assert_allclose(np.asarray(in_seconds.cov_re) * 1e6, np.asarray(in_ms.cov_re), rtol=1e-6)
+    np.testing.assert_allclose(
+        np.asarray(in_seconds.cov_re) * 1e6, np.asarray(in_ms.cov_re), rtol=1e-6
+    )
 
     # Chapter 7: the 'Std.Err.' of a variance is sqrt(scale) times the SE of the variance
     # relative to the residual variance, so it scales by 1000, not by 1000**2.
     for result in (in_ms, in_seconds):
-        np.testing.assert_allclose(result.bse_re, np.sqrt(result.scale) * result.bse.iloc[2:], rtol=1e-12)
-    np.testing.assert_allclose(np.asarray(in_ms.bse_re) / np.asarray(in_seconds.bse_re), 1000, rtol=1e-4)
+        np.testing.assert_allclose(
+            result.bse_re, np.sqrt(result.scale) * result.bse.iloc[2:], rtol=1e-12
+        )
+    np.testing.assert_allclose(
+        np.asarray(in_ms.bse_re) / np.asarray(in_seconds.bse_re), 1000, rtol=1e-4
+    )
 
 
 def test_pilot_of_three_subjects_is_singular(sleep):
@@ -164,9 +174,15 @@ def test_pilot_of_three_subjects_is_singular(sleep):
     assert np.sqrt(powell.scale) == pytest.approx(lme4["Residual"][1], rel=1e-3)
 
     uncorrelated, messages = course.fit_recording_warnings(
-        smf.mixedlm("Reaction ~ Days", pilot, groups="Subject", re_formula="1",
-                    vc_formula={"Days": "0 + Days"}),
-        reml=True, **TIGHT,
+        smf.mixedlm(
+            "Reaction ~ Days",
+            pilot,
+            groups="Subject",
+            re_formula="1",
+            vc_formula={"Days": "0 + Days"},
+        ),
+        reml=True,
+        **TIGHT,
     )
     assert messages == []
     assert reference["uncorrelated_REML"]["singular"] is False
@@ -185,18 +201,27 @@ def test_random_effects_pca_matches_rePCA(sleep):
 def test_centring_days_changes_only_the_uncorrelated_model(sleep):
     reference = EXTRA["days_centred"]
     centred = sleep.assign(days_centred=sleep["Days"] - 4.5)
-    correlated = smf.mixedlm("Reaction ~ days_centred", centred, groups="Subject",
-                             re_formula="days_centred").fit(reml=True, **TIGHT)
-    uncorrelated = smf.mixedlm("Reaction ~ days_centred", centred, groups="Subject", re_formula="1",
-                               vc_formula={"days_centred": "0 + days_centred"}).fit(reml=True, **TIGHT)
+    correlated = smf.mixedlm(
+        "Reaction ~ days_centred", centred, groups="Subject", re_formula="days_centred"
+    ).fit(reml=True, **TIGHT)
+    uncorrelated = smf.mixedlm(
+        "Reaction ~ days_centred",
+        centred,
+        groups="Subject",
+        re_formula="1",
+        vc_formula={"days_centred": "0 + days_centred"},
+    ).fit(reml=True, **TIGHT)
     assert_correlated_fit_matches(correlated, reference["correlated_REML"], slope="days_centred")
-    assert_uncorrelated_fit_matches(uncorrelated, reference["uncorrelated_REML"], slope="days_centred")
+    assert_uncorrelated_fit_matches(
+        uncorrelated, reference["uncorrelated_REML"], slope="days_centred"
+    )
     uncentred = STANDARD["models"]
     assert correlated.llf == pytest.approx(uncentred["correlated"]["REML"]["logLik"], rel=1e-10)
     assert uncorrelated.llf < uncentred["uncorrelated"]["REML"]["logLik"] - 4
 
 
 # ---- Chapter 7 --------------------------------------------------------------------------
+
 
 class SleepstudyDeviance:
     """-2 ML log-likelihood of Reaction ~ Days + (Days | Subject), written independently of
@@ -206,7 +231,7 @@ class SleepstudyDeviance:
     def __init__(self, data):
         groups = [part for _, part in data.groupby("Subject", sort=True)]
         days = np.stack([part["Days"].to_numpy(float) for part in groups])
-        self.X = np.stack([np.ones_like(days), days], axis=2)   # subjects x days x 2
+        self.X = np.stack([np.ones_like(days), days], axis=2)  # subjects x days x 2
         self.y = np.stack([part["Reaction"].to_numpy() for part in groups])
         self.n = self.y.size
 
@@ -222,10 +247,16 @@ class SleepstudyDeviance:
 
     def profile_intercept_sd(self, sd0, start):
         """Minimum deviance with the SD of intercepts fixed at sd0 (the true profile)."""
+
         def objective(p):
             return self(sd0, np.exp(p[0]), np.tanh(p[1]), np.exp(p[2]))
-        return optimize.minimize(objective, start, method="Nelder-Mead",
-                                 options={"xatol": 1e-9, "fatol": 1e-10, "maxiter": 4000}).fun
+
+        return optimize.minimize(
+            objective,
+            start,
+            method="Nelder-Mead",
+            options={"xatol": 1e-9, "fatol": 1e-10, "maxiter": 4000},
+        ).fun
 
 
 def test_profile_intervals_statsmodels_is_narrower_than_the_true_profile(sleep):

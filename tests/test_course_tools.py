@@ -11,7 +11,6 @@ import statsmodels.formula.api as smf
 import course
 
 
-
 @pytest.fixture(scope="module")
 def sleep():
     return course.load_sleepstudy()
@@ -37,8 +36,11 @@ def test_fit_recording_warnings_names_each_warning_and_fit_quietly_refuses_them(
     _, messages = course.fit_recording_warnings(model, reml=True, method="powell")
     assert messages and all(message.startswith("ConvergenceWarning: ") for message in messages)
     with pytest.raises(RuntimeError, match="Unexpected warnings"):
-        course.fit_quietly(smf.mixedlm("Reaction ~ Days", pilot, groups="Subject", re_formula="Days"),
-                           reml=True, method="powell")
+        course.fit_quietly(
+            smf.mixedlm("Reaction ~ Days", pilot, groups="Subject", re_formula="Days"),
+            reml=True,
+            method="powell",
+        )
     clean = smf.mixedlm("Reaction ~ Days", sleep, groups="Subject")
     assert course.fit_quietly(clean, reml=True, **course.TIGHT_FIT).converged
 

@@ -10,9 +10,9 @@ import sys
 import numpy as np
 import pytest
 
+import course
 import notebooks
 from notebooks import ROOT
-import course
 
 SCRIPT = ROOT / "scripts" / "simulate_crossed_ratings.py"
 DATA_FILE = ROOT / "data" / "crossed-ratings.csv"

@@ -8,8 +8,8 @@ import re
 import pandas as pd
 import pytest
 
-from notebooks import ROOT
 import course
+from notebooks import ROOT
 
 DATA = ROOT / "data"
 

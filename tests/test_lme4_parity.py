@@ -16,7 +16,6 @@ about 1e-13.
 
 from __future__ import annotations
 
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -25,18 +24,17 @@ from scipy import stats
 import course
 from notebooks import ROOT
 
-
 MODELS = ["intercepts", "slopes", "correlated", "uncorrelated"]
 METHODS = ["REML", "ML"]
 
-LOGLIK_REL = 1e-10          # achieved: 4e-16
-FIXED_EFFECTS_REL = 1e-10   # achieved: 5e-14
-FIXED_SE_REL = 1e-6         # achieved: 1.1e-7 (the SEs depend on the variances)
-VARIANCE_REL = 2e-6         # variances, residual variance, SDs; achieved: 3e-7
-CORRELATION_ABS = 1e-6      # correlations; achieved: 1e-7
-MODES_REL = 1e-6            # conditional modes and SDs (relative to the largest); achieved: 8e-8
-LRT_CHISQ_ABS = 1e-8        # chi-square statistics; achieved: below 1e-12
-AIC_REL = 1e-10             # AIC and BIC are affine in the log-likelihood; achieved: 0
+LOGLIK_REL = 1e-10  # achieved: 4e-16
+FIXED_EFFECTS_REL = 1e-10  # achieved: 5e-14
+FIXED_SE_REL = 1e-6  # achieved: 1.1e-7 (the SEs depend on the variances)
+VARIANCE_REL = 2e-6  # variances, residual variance, SDs; achieved: 3e-7
+CORRELATION_ABS = 1e-6  # correlations; achieved: 1e-7
+MODES_REL = 1e-6  # conditional modes and SDs (relative to the largest); achieved: 8e-8
+LRT_CHISQ_ABS = 1e-8  # chi-square statistics; achieved: below 1e-12
+AIC_REL = 1e-10  # AIC and BIC are affine in the log-likelihood; achieved: 0
 
 
 @pytest.fixture(scope="module")
@@ -74,7 +72,9 @@ def test_reference_is_for_the_course_data_and_fully_converged(reference):
 
     meta = reference["metadata"]
     assert meta["lme4_version"] == "1.1-31"
-    assert meta["data_md5"] == hashlib.md5((ROOT / "data" / "sleepstudy.csv").read_bytes()).hexdigest()
+    assert (
+        meta["data_md5"] == hashlib.md5((ROOT / "data" / "sleepstudy.csv").read_bytes()).hexdigest()
+    )
     assert meta["optimizer"]["rhoend"] <= 1e-10
     assert set(reference["models"]) == set(MODELS)
     for model in MODELS:
@@ -121,9 +121,14 @@ def test_variance_components(reference, fits, model, method):
     is_covariance = ours.index.get_level_values("term2") != ""
     variances = ~is_covariance
     assert relative_error(ours.loc[variances, "vcov"], theirs.loc[variances, "vcov"]) < VARIANCE_REL
-    assert relative_error(ours.loc[variances, "sdcor"], theirs.loc[variances, "sdcor"]) < VARIANCE_REL
+    assert (
+        relative_error(ours.loc[variances, "sdcor"], theirs.loc[variances, "sdcor"]) < VARIANCE_REL
+    )
     if is_covariance.any():
-        assert np.max(np.abs(ours.loc[is_covariance, "sdcor"] - theirs.loc[is_covariance, "sdcor"])) < CORRELATION_ABS
+        assert (
+            np.max(np.abs(ours.loc[is_covariance, "sdcor"] - theirs.loc[is_covariance, "sdcor"]))
+            < CORRELATION_ABS
+        )
 
 
 @pytest.mark.parametrize("method", METHODS)
@@ -155,7 +160,9 @@ def test_aic_is_nan_under_reml_but_lme4_reports_the_reml_value(reference, fits):
         # lme4's REML "AIC" is the REML criterion plus twice the number of parameters.
         n_parameters = expected["n_parameters"]
         assert -2 * result.llf + 2 * n_parameters == pytest.approx(expected["AIC"], rel=AIC_REL)
-        assert -2 * result.llf + np.log(180) * n_parameters == pytest.approx(expected["BIC"], rel=AIC_REL)
+        assert -2 * result.llf + np.log(180) * n_parameters == pytest.approx(
+            expected["BIC"], rel=AIC_REL
+        )
 
 
 @pytest.mark.parametrize("model", MODELS)
@@ -169,7 +176,9 @@ def test_ml_aic_and_bic(reference, fits, model):
 def test_likelihood_ratio_tests(reference, fits):
     tests = reference["likelihood_ratio_tests"]["tests"]
     assert {(t["reduced"], t["full"]) for t in tests} >= {
-        ("intercepts", "correlated"), ("uncorrelated", "correlated"), ("slopes", "correlated"),
+        ("intercepts", "correlated"),
+        ("uncorrelated", "correlated"),
+        ("slopes", "correlated"),
     }
     for test in tests:
         reduced, full = fits["ML"][test["reduced"]], fits["ML"][test["full"]]

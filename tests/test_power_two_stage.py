@@ -32,8 +32,11 @@ def test_two_stage_equals_lmertest_on_the_sleepstudy(sleep_fit):
     wide = sleep.pivot(index="Subject", columns="Days", values="Reaction")
     estimate, se, p = course.two_stage_test(wide.columns.to_numpy(), wide.to_numpy())
     t = estimate / se
-    lmertest = next(row for row in REFERENCE["small_sample_tests"]["correlated_REML_satterthwaite"]
-                    if row["term"] == "Days")
+    lmertest = next(
+        row
+        for row in REFERENCE["small_sample_tests"]["correlated_REML_satterthwaite"]
+        if row["term"] == "Days"
+    )
     # lme4's optimum is precise to about 1e-8 (see data/lme4/README.md).
     assert estimate == pytest.approx(lmertest["estimate"], rel=1e-9)
     assert se == pytest.approx(lmertest["std_error"], rel=1e-6)
@@ -51,10 +54,19 @@ def test_two_stage_equals_statsmodels_reml_on_interior_simulated_fits(sleep_fit)
     compared = 0
     for _ in range(8):
         deviations = rng.standard_normal((n, 2)) @ np.linalg.cholesky(covariance).T
-        reaction = (beta[0] + deviations[:, :1] + (beta[1] / 2 + deviations[:, 1:]) * days
-                    + rng.normal(0, sigma, (n, len(days))))
-        data = pd.DataFrame({"Reaction": reaction.ravel(), "Days": np.tile(days, n),
-                             "Subject": np.repeat(np.arange(n), len(days))})
+        reaction = (
+            beta[0]
+            + deviations[:, :1]
+            + (beta[1] / 2 + deviations[:, 1:]) * days
+            + rng.normal(0, sigma, (n, len(days)))
+        )
+        data = pd.DataFrame(
+            {
+                "Reaction": reaction.ravel(),
+                "Days": np.tile(days, n),
+                "Subject": np.repeat(np.arange(n), len(days)),
+            }
+        )
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             reml = smf.mixedlm("Reaction ~ Days", data, groups="Subject", re_formula="Days").fit()
@@ -74,14 +86,18 @@ def test_two_stage_t_test_holds_its_level_and_the_z_test_does_not(sleep_fit):
     rng = np.random.default_rng(12)
     runs, n, days = 20000, 6, np.arange(10)
     deviations = rng.standard_normal((runs, n, 2)) @ np.linalg.cholesky(covariance).T
-    reaction = 250 + deviations[..., :1] + deviations[..., 1:] * days + rng.normal(0, sigma, (runs, n, 10))
+    reaction = (
+        250 + deviations[..., :1] + deviations[..., 1:] * days + rng.normal(0, sigma, (runs, n, 10))
+    )
     estimate, se, p = course.two_stage_test(days, reaction)
     t = estimate / se
     monte_carlo_se = np.sqrt(0.05 * 0.95 / runs)
     assert (p < 0.05).mean() == pytest.approx(0.05, abs=4 * monte_carlo_se)
     # The z test's actual level is P(|t_5| > 1.96), about 0.107.
     expected_z_level = 2 * stats.t.sf(stats.norm.ppf(0.975), n - 1)
-    assert (np.abs(t) > stats.norm.ppf(0.975)).mean() == pytest.approx(expected_z_level, abs=4 * np.sqrt(0.1 * 0.9 / runs))
+    assert (np.abs(t) > stats.norm.ppf(0.975)).mean() == pytest.approx(
+        expected_z_level, abs=4 * np.sqrt(0.1 * 0.9 / runs)
+    )
 
 
 def test_exact_power_formula_matches_a_large_simulation(sleep_fit):
@@ -91,16 +107,26 @@ def test_exact_power_formula_matches_a_large_simulation(sleep_fit):
     runs, n, days = 20000, 14, np.arange(10)
     slope = beta[1] / 2
     deviations = rng.standard_normal((runs, n, 2)) @ np.linalg.cholesky(covariance).T
-    reaction = (beta[0] + deviations[..., :1] + (slope + deviations[..., 1:]) * days
-                + rng.normal(0, sigma, (runs, n, 10)))
+    reaction = (
+        beta[0]
+        + deviations[..., :1]
+        + (slope + deviations[..., 1:]) * days
+        + rng.normal(0, sigma, (runs, n, 10))
+    )
     simulated = (course.two_stage_test(days, reaction)[2] < 0.05).mean()
-    exact = course.exact_power(n, len(days), slope, slope_sd=np.sqrt(covariance[1, 1]), residual_sd=sigma)
+    exact = course.exact_power(
+        n, len(days), slope, slope_sd=np.sqrt(covariance[1, 1]), residual_sd=sigma
+    )
     assert simulated == pytest.approx(exact, abs=4 * np.sqrt(exact * (1 - exact) / runs))
 
 
 def test_exact_power_is_the_level_under_the_null_and_grows_with_the_design():
-    assert course.exact_power(10, 10, 0.0, slope_sd=5.0, residual_sd=25.0) == pytest.approx(0.05, abs=1e-12)
-    assert course.exact_power(10, 10, 0.0, slope_sd=5.0, residual_sd=25.0, alpha=0.01) == pytest.approx(0.01, abs=1e-12)
+    assert course.exact_power(10, 10, 0.0, slope_sd=5.0, residual_sd=25.0) == pytest.approx(
+        0.05, abs=1e-12
+    )
+    assert course.exact_power(
+        10, 10, 0.0, slope_sd=5.0, residual_sd=25.0, alpha=0.01
+    ) == pytest.approx(0.01, abs=1e-12)
     powers = [course.exact_power(n, 10, 5.0, slope_sd=5.0, residual_sd=25.0) for n in (6, 10, 20)]
     assert powers == sorted(powers) and powers[-1] < 1
 

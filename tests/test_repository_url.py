@@ -51,7 +51,9 @@ def test_no_other_file_hard_codes_the_address():
     allowed = {"_config.yml", "README.md"}
     offenders = []
     for folder, subfolders, files in os.walk(ROOT):
-        subfolders[:] = [d for d in subfolders if d not in {".git", "_build", ".venv", "__pycache__"}]
+        subfolders[:] = [
+            d for d in subfolders if d not in {".git", "_build", ".venv", "__pycache__"}
+        ]
         for filename in files:
             path = Path(folder) / filename
             rel = path.relative_to(ROOT)
