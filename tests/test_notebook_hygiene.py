@@ -59,3 +59,17 @@ def test_figures_have_alt_text_or_caption(path):
         meta = cell["metadata"].get("mystnb", {})
         described = meta.get("figure", {}).get("caption") or meta.get("image", {}).get("alt")
         assert described, f"cell {number} shows a figure without a caption or alt text"
+
+
+# Cell metadata the book uses (the list scripts/strip_cell_metadata.py keeps).
+KEPT_CELL_METADATA = {"tags", "mystnb"}
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
+def test_cells_carry_only_the_metadata_the_book_uses(path):
+    stray = {
+        f"cell {cell.get('id')}: {key}"
+        for cell in notebooks.cells(path)
+        for key in set(cell.metadata) - KEPT_CELL_METADATA
+    }
+    assert not stray, f"run python scripts/strip_cell_metadata.py {path.name}: {sorted(stray)}"
