@@ -187,7 +187,7 @@ def plot_subjects(
     data: pd.DataFrame,
     lines: dict[str, pd.Series] | None = None,
     *,
-    title: str,
+    title: str | None = None,
     x: str = "Days",
     y: str = "Reaction",
     group: str = "Subject",
@@ -198,7 +198,10 @@ def plot_subjects(
     """One small panel per subject: observed points, plus one line per entry of ``lines``.
 
     ``lines`` maps a legend label to a Series aligned with ``data`` (for instance a
-    model's ``fittedvalues``). Returns the seaborn FacetGrid; the caller shows it.
+    model's ``fittedvalues``). ``title`` is drawn above the panels only if given: in the
+    book a figure's caption is its title, so the chapters leave it out. Returns the seaborn
+    FacetGrid; the caller shows it. Raises ``ValueError`` if a line's length differs from
+    ``data``'s.
     """
     lines = lines or {}
     for label, values in lines.items():
@@ -230,7 +233,8 @@ def plot_subjects(
         # add_legend() alone only knows seaborn's own artists, not the lines drawn above.
         handles, labels = grid.axes.flat[0].get_legend_handles_labels()
         grid.add_legend(legend_data=dict(zip(labels, handles)))
-    grid.figure.suptitle(title, y=1.02, fontweight="bold")
+    if title:
+        grid.figure.suptitle(title, y=1.02, fontweight="bold")
     return grid
 
 
@@ -423,6 +427,7 @@ __all__ += [
     "subject_slopes",
     "two_stage_test",
     "exact_power",
+    "qq_plot",
 ]
 
 # The course's one tight optimiser setting. statsmodels' default (BFGS to a gradient
@@ -657,3 +662,23 @@ def exact_power(
     return float(
         stats.nct.sf(critical, df, noncentrality) + stats.nct.cdf(-critical, df, noncentrality)
     )
+
+
+def qq_plot(values, ax, *, ylabel: str, **marker_options):
+    """Normal QQ plot in the course's style, drawn on ``ax`` (a matplotlib Axes).
+
+    ``values``: shape (n,), e.g. residuals or predicted random effects; ``ylabel``: what
+    they are, with units (e.g. ``"Residual (ms)"``). Points are drawn in ``PALETTE[0]``
+    against standard normal quantiles (x axis ``Normal quantile``), with the reference line
+    of statsmodels' ``qqplot(line="s")`` (intercept the values' mean, slope their SD with
+    divisor n) in
+    ``PALETTE[1]``. ``marker_options`` (``markersize``, ``alpha``, ...) go to the points.
+    Returns ``ax``. Method: statsmodels.graphics.gofplots.qqplot.
+    """
+    import statsmodels.api as sm
+
+    sm.qqplot(np.asarray(values, dtype=float), line="s", ax=ax, color=PALETTE[0], **marker_options)
+    ax.get_lines()[-1].set_color(PALETTE[1])  # the reference line, drawn last
+    ax.set_xlabel("Normal quantile")
+    ax.set_ylabel(ylabel)
+    return ax

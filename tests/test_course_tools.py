@@ -60,3 +60,41 @@ def test_interval_from_profile_interpolates_and_refuses_a_short_profile():
     assert (lower, upper) == pytest.approx((10 - 1.959964, 10 + 1.959964), abs=1e-6)
     with pytest.raises(ValueError, match="widen"):
         course.interval_from_profile(sd[4:7], sd[4:7] - 10)
+
+
+def test_qq_plot_draws_points_and_the_mean_sd_line_in_the_house_colours():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.colors import same_color
+    from scipy import stats
+
+    values = np.array([3.0, -1.0, 4.0, 1.0, -5.0, 9.0, 2.0, -6.0])
+    fig, ax = plt.subplots()
+    assert course.qq_plot(values, ax, ylabel="Residual (ms)", markersize=3) is ax
+    points, line = ax.get_lines()
+    # statsmodels' plotting positions i / (n + 1) (Weibull's, its default a = 0).
+    np.testing.assert_allclose(points.get_xdata(), stats.norm.ppf(np.arange(1, 9) / 9))
+    np.testing.assert_allclose(points.get_ydata(), np.sort(values))
+    # line="s": intercept the mean, slope the SD of the values (divisor n).
+    slope, intercept = np.polyfit(line.get_xdata(), line.get_ydata(), 1)
+    assert intercept == pytest.approx(values.mean())
+    assert slope == pytest.approx(values.std(ddof=0))
+    assert same_color(points.get_color(), course.PALETTE[0])
+    assert same_color(line.get_color(), course.PALETTE[1])
+    assert (ax.get_xlabel(), ax.get_ylabel()) == ("Normal quantile", "Residual (ms)")
+    plt.close(fig)
+
+
+def test_plot_subjects_draws_no_title_unless_asked(sleep):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    untitled = course.plot_subjects(sleep)
+    assert untitled.figure._suptitle is None
+    titled = course.plot_subjects(sleep, title="A title")
+    assert titled.figure._suptitle.get_text() == "A title"
+    plt.close("all")
