@@ -428,6 +428,7 @@ __all__ += [
     "two_stage_test",
     "exact_power",
     "qq_plot",
+    "lme4_varcorr",
 ]
 
 # The course's one tight optimiser setting. statsmodels' default (BFGS to a gradient
@@ -682,3 +683,24 @@ def qq_plot(values, ax, *, ylabel: str, **marker_options):
     ax.set_xlabel("Normal quantile")
     ax.set_ylabel(ylabel)
     return ax
+
+
+def lme4_varcorr(fit_reference: dict) -> pd.DataFrame:
+    """lme4's variance components from a reference fit, laid out like ``varcorr``'s table.
+
+    ``fit_reference``: one fit of a file read by ``load_lme4_reference`` (for instance
+    ``reference["models"]["correlated"]["REML"]``), whose ``variance_components`` are the rows
+    of R's ``as.data.frame(VarCorr(fit))``. Returns a DataFrame with columns ``group``,
+    ``term1``, ``term2`` (empty strings where lme4 has NA), ``vcov`` and ``sdcor``, so that
+    it merges with ``varcorr(result)`` on ``["group", "term1", "term2"]``. lme4 names the
+    second and later groups of a ``||`` term ``Subject.1``, ``Subject.2``, ...; the suffix is
+    dropped, as statsmodels has one group. Raises ``KeyError`` if the fit has no
+    ``variance_components``.
+    """
+    frame = pd.DataFrame(fit_reference["variance_components"])
+    frame["group"] = frame["group"].str.replace(r"\.\d+$", "", regex=True)
+    frame[["var1", "var2"]] = frame[["var1", "var2"]].fillna("")
+    frame.loc[frame["group"] == "Residual", "var1"] = ""
+    return frame.rename(columns={"var1": "term1", "var2": "term2"})[
+        ["group", "term1", "term2", "vcov", "sdcor"]
+    ]

@@ -98,3 +98,15 @@ def test_plot_subjects_draws_no_title_unless_asked(sleep):
     titled = course.plot_subjects(sleep, title="A title")
     assert titled.figure._suptitle.get_text() == "A title"
     plt.close("all")
+
+
+def test_lme4_varcorr_merges_with_varcorr_for_an_uncorrelated_fit(sleep):
+    reference = course.load_lme4_reference("sleepstudy")["models"]["uncorrelated"]["REML"]
+    theirs = course.lme4_varcorr(reference)
+    # lme4 names the || term's second group Subject.1; the table calls it Subject.
+    assert list(theirs["group"]) == ["Subject", "Subject", "Residual"]
+    assert list(theirs["term1"]) == ["(Intercept)", "Days", ""]
+    ours = course.fit_sleepstudy_models(sleep, names=["uncorrelated"])["uncorrelated"]
+    merged = course.varcorr(ours).merge(theirs, on=["group", "term1", "term2"])
+    assert len(merged) == 3
+    np.testing.assert_allclose(merged["vcov_x"].astype(float), merged["vcov_y"], rtol=1e-5)

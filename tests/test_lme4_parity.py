@@ -51,17 +51,6 @@ def fits():
     }
 
 
-def lme4_variances(fit_reference) -> pd.DataFrame:
-    """lme4's VarCorr rows keyed like course.varcorr (lme4 calls a || term's group Subject.1)."""
-    frame = pd.DataFrame(fit_reference["variance_components"])
-    frame["group"] = frame["group"].str.replace(".1", "", regex=False)
-    frame[["var1", "var2"]] = frame[["var1", "var2"]].fillna("")
-    frame.loc[frame["group"] == "Residual", "var1"] = ""
-    return frame.rename(columns={"var1": "term1", "var2": "term2"}).set_index(
-        ["group", "term1", "term2"]
-    )
-
-
 def relative_error(actual, expected) -> float:
     actual, expected = np.asarray(actual, dtype=float), np.asarray(expected, dtype=float)
     return float(np.max(np.abs(actual - expected) / np.abs(expected)))
@@ -115,7 +104,9 @@ def test_fixed_effects_and_standard_errors(reference, fits, model, method):
 @pytest.mark.parametrize("model", MODELS)
 def test_variance_components(reference, fits, model, method):
     ours = course.varcorr(fits[method][model]).set_index(["group", "term1", "term2"])
-    theirs = lme4_variances(reference["models"][model][method])
+    theirs = course.lme4_varcorr(reference["models"][model][method]).set_index(
+        ["group", "term1", "term2"]
+    )
     assert sorted(ours.index) == sorted(theirs.index)
     theirs = theirs.loc[ours.index]
     is_covariance = ours.index.get_level_values("term2") != ""
