@@ -58,7 +58,13 @@ DATASETS = {
     ),
     "crossed-ratings": DatasetSpec(
         "crossed-ratings.csv",
-        {"participant": "str", "stimulus": "str", "category": "str", "cond": "float", "rating": "float"},
+        {
+            "participant": "str",
+            "stimulus": "str",
+            "category": "str",
+            "cond": "float",
+            "rating": "float",
+        },
         1200,
     ),
 }
@@ -181,7 +187,7 @@ def plot_subjects(
     data: pd.DataFrame,
     lines: dict[str, pd.Series] | None = None,
     *,
-    title: str,
+    title: str | None = None,
     x: str = "Days",
     y: str = "Reaction",
     group: str = "Subject",
@@ -194,10 +200,11 @@ def plot_subjects(
     ``lines`` maps a legend label to one value per row of ``data`` (for instance a model's
     ``fittedvalues``). A Series is matched to the rows by its index, so data sorted
     differently from the fit still get each subject's own values; an array or list has no
-    index and is taken in the order of the rows. Raises ``ValueError`` when a line has
-    another number of values than ``data`` has rows, or when a Series' index does not hold
-    every row label of ``data`` exactly once. Returns the seaborn FacetGrid; the caller
-    shows it.
+    index and is taken in the order of the rows. ``title`` is drawn above the panels only if
+    given: in the book a figure's caption is its title, so the chapters leave it out. Raises
+    ``ValueError`` when a line has another number of values than ``data`` has rows, or when
+    a Series' index does not hold every row label of ``data`` exactly once. Returns the
+    seaborn FacetGrid; the caller shows it.
     """
     lines = lines or {}
     aligned = {}
@@ -207,7 +214,9 @@ def plot_subjects(
         aligned[label] = _align_to_rows(label, values, data)
     lines = aligned
     order = list(dict.fromkeys(data[group]))
-    grid = sns.FacetGrid(data, col=group, col_order=order, col_wrap=col_wrap, height=1.6, aspect=1.1)
+    grid = sns.FacetGrid(
+        data, col=group, col_order=order, col_wrap=col_wrap, height=1.6, aspect=1.1
+    )
     grid.map_dataframe(sns.scatterplot, x=x, y=y, color="0.25", s=14, linewidth=0)
     styles = ["-", "--", ":", "-."]
     for number, (label, values) in enumerate(lines.items()):
@@ -215,8 +224,12 @@ def plot_subjects(
         for subject, ax in grid.axes_dict.items():
             part = frame[frame[group] == subject].sort_values(x)
             ax.plot(
-                part[x], part["_value"], color=PALETTE[number % len(PALETTE)],
-                linestyle=styles[number % len(styles)], linewidth=1.6, label=label,
+                part[x],
+                part["_value"],
+                color=PALETTE[number % len(PALETTE)],
+                linestyle=styles[number % len(styles)],
+                linewidth=1.6,
+                label=label,
             )
     grid.set_titles(col_template=f"{group} {{col_name}}")
     # One y label for the whole figure: a label per row overlaps the rows above and below.
@@ -226,7 +239,8 @@ def plot_subjects(
         # add_legend() alone only knows seaborn's own artists, not the lines drawn above.
         handles, labels = grid.axes.flat[0].get_legend_handles_labels()
         grid.add_legend(legend_data=dict(zip(labels, handles)))
-    grid.figure.suptitle(title, y=1.02, fontweight="bold")
+    if title:
+        grid.figure.suptitle(title, y=1.02, fontweight="bold")
     return grid
 
 
@@ -432,9 +446,10 @@ SLEEPSTUDY_MODELS = {
 def fit_sleepstudy_models(data: pd.DataFrame, reml: bool = True, names=None) -> dict:
     """Fit the course's sleepstudy models (``SLEEPSTUDY_MODELS``) by REML or ML.
 
-    Returns a dict from model name to statsmodels' result. The optimiser runs to a gradient
-    tolerance of 1e-8 instead of statsmodels' default 1e-5 (BFGS), so that the estimates
-    agree with lme4's to about seven significant digits instead of four or five.
+    Returns a dict from model name to statsmodels' result. The optimiser runs with the
+    course's tight setting ``TIGHT_FIT`` (BFGS to a gradient tolerance of 1e-8 instead of
+    statsmodels' default 1e-5), so that the estimates agree with lme4's to about seven
+    significant digits instead of four or five.
     """
     import statsmodels.formula.api as smf
 
@@ -442,7 +457,7 @@ def fit_sleepstudy_models(data: pd.DataFrame, reml: bool = True, names=None) -> 
     return {
         name: smf.mixedlm(
             "Reaction ~ Days", data, groups="Subject", **SLEEPSTUDY_MODELS[name]["statsmodels"]
-        ).fit(reml=reml, method="bfgs", gtol=1e-8)
+        ).fit(reml=reml, **TIGHT_FIT)
         for name in names
     }
 
@@ -490,3 +505,293 @@ def varcorr(result, group_name: str = "Subject") -> pd.DataFrame:
 # ---------------------------------------------------------------------------------------
 # Tools the chapters share: model comparison, profiles, power.
 # ---------------------------------------------------------------------------------------
+
+__all__ += [
+    "TIGHT_FIT",
+    "sd_correlation",
+    "fit_recording_warnings",
+    "fit_quietly",
+    "random_effects_pca",
+    "profile_sd",
+    "interval_from_profile",
+    "profile_fixed_effect_interval",
+    "subject_slopes",
+    "two_stage_test",
+    "exact_power",
+    "qq_plot",
+    "lme4_varcorr",
+]
+
+# The course's one tight optimiser setting. statsmodels' default (BFGS to a gradient
+# tolerance of 1e-5) stops four or five significant digits short of the optimum; with this
+# setting the sleepstudy fits agree with lme4's to about seven digits (tests/test_lme4_parity.py).
+# Pass it as ``model.fit(reml=..., **course.TIGHT_FIT)``.
+TIGHT_FIT = {"method": "bfgs", "gtol": 1e-8}
+
+
+def sd_correlation(cov) -> tuple[np.ndarray, np.ndarray]:
+    """Standard deviations and correlation matrix of a covariance matrix.
+
+    ``cov``: a square covariance matrix, shape (k, k), such as a fit's ``cov_re`` (a
+    DataFrame or an array; its units squared, e.g. ms²). Returns ``(sds, correlation)``:
+    the SDs, shape (k,), in the units of the random effects (e.g. ms and ms per day), and
+    the correlations, shape (k, k), unit-free, with ones on the diagonal. For a random
+    intercept and slope the correlation of the two is ``correlation[0, 1]``. A zero
+    variance gives NaN correlations for that row and column (no warning is raised).
+    Raises ``ValueError`` if ``cov`` is not square.
+    """
+    cov = np.asarray(cov, dtype=float)
+    if cov.ndim != 2 or cov.shape[0] != cov.shape[1]:
+        raise ValueError(f"A covariance matrix must be square, not of shape {cov.shape}.")
+    sds = np.sqrt(np.diag(cov))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        correlation = cov / np.outer(sds, sds)
+    return sds, correlation
+
+
+def fit_recording_warnings(model, **fit_options):
+    """Fit a statsmodels model and return ``(result, messages)``.
+
+    ``model``: an unfitted model (e.g. ``smf.mixedlm(...)``); ``fit_options`` go to its
+    ``fit`` (e.g. ``reml=True, **TIGHT_FIT``). ``messages`` is a list of strings
+    ``"Category: message"``, one per warning raised during the fit, in order (empty when the
+    fit is clean). Every warning is recorded, even one already shown earlier in the session.
+    Errors raised by ``fit`` propagate.
+    """
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = model.fit(**fit_options)
+    return result, [f"{w.category.__name__}: {w.message}" for w in caught]
+
+
+def fit_quietly(model, **fit_options):
+    """Fit a model that should raise no warning (as ``fit_recording_warnings``) and return the
+    result. Raises ``RuntimeError`` listing the warnings if the fit raised any."""
+    result, messages = fit_recording_warnings(model, **fit_options)
+    if messages:
+        raise RuntimeError(f"Unexpected warnings: {messages}")
+    return result
+
+
+def random_effects_pca(result) -> pd.DataFrame:
+    """Principal components of the random effects' covariance, as lme4's ``rePCA()``.
+
+    ``result``: a fitted MixedLM result with k random effects in ``cov_re`` (k >= 1).
+    Returns a DataFrame with k rows (``component 1`` ... ``component k``, largest first) and
+    columns ``SD`` (the component's SD relative to the residual SD, unit-free; lme4's
+    ``sdev``) and ``proportion`` (its share of the relative random-effects variance). A
+    component with an SD near zero means the covariance is singular (Bates et al., 2015,
+    "Parsimonious mixed models", arXiv:1506.04967). Variance components (``vc_formula``)
+    are not included.
+    """
+    relative_cov = np.asarray(result.cov_re, dtype=float) / result.scale
+    variances = np.sort(np.linalg.eigvalsh(relative_cov))[::-1]
+    return pd.DataFrame(
+        {"SD": np.sqrt(variances), "proportion": variances / variances.sum()},
+        index=[f"component {i + 1}" for i in range(len(variances))],
+    )
+
+
+def profile_sd(result, index: int, points: int = 10) -> tuple[np.ndarray, np.ndarray]:
+    """Profile one random-effect SD with statsmodels' ``profile_re``.
+
+    ``result``: a MixedLM result (fitted by ML for a likelihood interval); ``index``: the
+    position of the variance in ``cov_re``'s diagonal; ``points``: grid points on each side
+    of the estimate (the grid runs from 0.25 to 2.75 times the variance). Returns
+    ``(sd, zeta)``, arrays of shape (2 * points,): the SDs (units of the random effect) and
+    lme4's zeta, the signed square root of twice the drop in log-likelihood, which is close
+    to linear in the SD. statsmodels holds the variance fixed relative to the residual
+    variance, so this profile is a little narrower than lme4's (chapter 7). Raises
+    ``RuntimeError`` if the refits warn. Method: Bates et al. (2015), J. Stat. Softw.
+    67(1), section 5.1.
+    """
+    import warnings
+
+    variance = np.asarray(result.cov_re)[index, index]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        profile = result.profile_re(
+            index,
+            "re",
+            num_low=points,
+            dist_low=0.75 * variance,
+            num_high=points,
+            dist_high=1.75 * variance,
+        )
+    if caught:
+        raise RuntimeError([str(w.message) for w in caught])
+    sd = np.sqrt(profile[:, 0])
+    deviance = np.maximum(2 * (result.llf - profile[:, 1]), 0)
+    zeta = np.sign(sd - np.sqrt(variance)) * np.sqrt(deviance)
+    return sd, zeta
+
+
+def interval_from_profile(sd, zeta, level: float = 0.95) -> np.ndarray:
+    """Profile-likelihood interval: where ``zeta`` (increasing, shape (n,)) crosses minus and
+    plus the normal quantile of ``level`` (1.96 for 95%), by linear interpolation in ``sd``
+    (shape (n,)). Returns ``array([lower, upper])`` in the units of ``sd``. Raises
+    ``ValueError`` if the profile does not reach both limits."""
+    limit = np.sqrt(_chi2_quantile(level))
+    zeta = np.asarray(zeta, dtype=float)
+    if zeta[0] > -limit or zeta[-1] < limit:
+        raise ValueError("The profile does not reach the interval's limits: widen its range.")
+    return np.interp([-limit, limit], zeta, np.asarray(sd, dtype=float))
+
+
+def _chi2_quantile(level: float) -> float:
+    """The ``level`` quantile of a chi-square with 1 df (3.84 for 0.95)."""
+    from scipy import stats
+
+    return float(stats.chi2.ppf(level, df=1))
+
+
+def profile_fixed_effect_interval(result, term: str, level: float = 0.95, width: float = 4.0):
+    """Profile-likelihood interval for one fixed effect of a MixedLM fitted by ML.
+
+    Fixing the coefficient of ``term`` at b is the same as fitting ``y - b * x_term`` without
+    that column and with the same random effects, so the profile needs only ML refits (each
+    with ``TIGHT_FIT``, started from the fit's relative covariance so that it stays near its
+    optimum). The ends are where twice the drop in log-likelihood equals the chi-square(1)
+    quantile of ``level`` (3.84 for 95%), found by Brent's method within ``width`` standard
+    errors of the estimate. ``result``: a MixedLM result fitted with ``reml=False``;
+    ``term``: a fixed-effect name (e.g. ``"Days"``). Returns ``(lower, upper)`` in the units
+    of the coefficient. Raises ``ValueError`` for a REML fit or a model with variance
+    components, and if an end is not within ``width`` SEs; ``RuntimeError`` if a refit does not
+    converge. Method: the profile of a fixed
+    effect in lme4's ``confint(method = "profile")`` (Bates et al., 2015, section 5.1).
+    """
+    from scipy import optimize
+    from statsmodels.regression.mixed_linear_model import MixedLM, MixedLMParams
+
+    model = result.model
+    if model.reml:
+        raise ValueError("A likelihood profile needs a fit by ML (reml=False).")
+    if model.k_vc:
+        raise ValueError("Models with variance components (vc_formula) are not supported.")
+    column = model.exog_names.index(term)
+    others = [i for i in range(model.exog.shape[1]) if i != column]
+    exog_rest, x_term = model.exog[:, others], model.exog[:, column]
+    cutoff = _chi2_quantile(level)
+    start = MixedLMParams.from_components(
+        np.zeros(len(others)), cov_re=np.asarray(result.cov_re_unscaled)
+    )
+
+    def excess_deviance(value):
+        refit = MixedLM(
+            model.endog - value * x_term, exog_rest, groups=model.groups, exog_re=model.exog_re
+        ).fit(reml=False, start_params=start, **TIGHT_FIT)
+        if not refit.converged:
+            raise RuntimeError(f"The refit with {term} fixed at {value} did not converge.")
+        return 2 * (result.llf - refit.llf) - cutoff
+
+    estimate, se = result.fe_params[term], result.bse_fe[term]
+    lower = optimize.brentq(excess_deviance, estimate - width * se, estimate, xtol=1e-8)
+    upper = optimize.brentq(excess_deviance, estimate, estimate + width * se, xtol=1e-8)
+    return lower, upper
+
+
+def subject_slopes(days, reaction) -> np.ndarray:
+    """Each subject's least-squares slope over the days.
+
+    ``days``: shape (d,), the measurement times (e.g. days 0-9); ``reaction``: shape
+    (..., subjects, d), one row per subject. Returns shape (..., subjects), in units of
+    ``reaction`` per unit of ``days`` (e.g. ms per day)."""
+    days = np.asarray(days, dtype=float)
+    centred_days = days - days.mean()
+    return np.asarray(reaction) @ centred_days / (centred_days @ centred_days)
+
+
+def two_stage_test(days, reaction):
+    """The two-stage (summary-statistic) test of the mean slope, per study.
+
+    Stage one fits a least-squares line per subject; stage two is a one-sample t test of
+    the slopes on subjects - 1 df. With every subject measured on the same days and a
+    random intercept and slope, this is the mixed model's exact small-sample test (the
+    estimate is REML's, and the t test equals lmerTest's Satterthwaite test at an interior
+    optimum; tests/test_power_two_stage.py checks both). Reference: Holmes & Friston
+    (1998), "Generalisability, random effects and population inference", NeuroImage 7, S754.
+
+    ``days``: shape (d,); ``reaction``: shape (..., subjects, d) (many studies at once).
+    Returns ``(estimate, standard_error, p_value)``, each of shape (...): the mean slope and
+    its SE in units of ``reaction`` per unit of ``days``, and the two-sided p-value.
+    """
+    from scipy import stats
+
+    slopes = subject_slopes(days, reaction)
+    n_subjects = slopes.shape[-1]
+    estimate = slopes.mean(axis=-1)
+    standard_error = slopes.std(axis=-1, ddof=1) / np.sqrt(n_subjects)
+    p_value = 2 * stats.t.sf(np.abs(estimate / standard_error), df=n_subjects - 1)
+    return estimate, standard_error, p_value
+
+
+def exact_power(
+    n_subjects: int,
+    n_days: int,
+    slope: float,
+    slope_sd: float,
+    residual_sd: float,
+    alpha: float = 0.05,
+) -> float:
+    """Power of ``two_stage_test`` for a design measured on days 0 to ``n_days - 1``.
+
+    A subject's least-squares slope is normal with the population ``slope`` as mean and
+    variance ``slope_sd**2 + residual_sd**2 / sum((days - mean(days))**2)``, so the t
+    statistic has a non-central t distribution with ``n_subjects - 1`` df. ``slope`` and
+    ``slope_sd`` (the SD of subjects' slopes) are in units per day (e.g. ms per day),
+    ``residual_sd`` in the outcome's units (ms). Returns the probability of a two-sided
+    rejection at level ``alpha``. Needs ``n_subjects >= 2`` and ``n_days >= 2``.
+    """
+    from scipy import stats
+
+    days = np.arange(n_days)
+    slope_spread = np.sqrt(slope_sd**2 + residual_sd**2 / ((days - days.mean()) ** 2).sum())
+    noncentrality = slope * np.sqrt(n_subjects) / slope_spread
+    df = n_subjects - 1
+    critical = stats.t.ppf(1 - alpha / 2, df)
+    return float(
+        stats.nct.sf(critical, df, noncentrality) + stats.nct.cdf(-critical, df, noncentrality)
+    )
+
+
+def qq_plot(values, ax, *, ylabel: str, **marker_options):
+    """Normal QQ plot in the course's style, drawn on ``ax`` (a matplotlib Axes).
+
+    ``values``: shape (n,), e.g. residuals or predicted random effects; ``ylabel``: what
+    they are, with units (e.g. ``"Residual (ms)"``). Points are drawn in ``PALETTE[0]``
+    against standard normal quantiles (x axis ``Normal quantile``), with the reference line
+    of statsmodels' ``qqplot(line="s")`` (intercept the values' mean, slope their SD with
+    divisor n) in
+    ``PALETTE[1]``. ``marker_options`` (``markersize``, ``alpha``, ...) go to the points.
+    Returns ``ax``. Method: statsmodels.graphics.gofplots.qqplot.
+    """
+    import statsmodels.api as sm
+
+    sm.qqplot(np.asarray(values, dtype=float), line="s", ax=ax, color=PALETTE[0], **marker_options)
+    ax.get_lines()[-1].set_color(PALETTE[1])  # the reference line, drawn last
+    ax.set_xlabel("Normal quantile")
+    ax.set_ylabel(ylabel)
+    return ax
+
+
+def lme4_varcorr(fit_reference: dict) -> pd.DataFrame:
+    """lme4's variance components from a reference fit, laid out like ``varcorr``'s table.
+
+    ``fit_reference``: one fit of a file read by ``load_lme4_reference`` (for instance
+    ``reference["models"]["correlated"]["REML"]``), whose ``variance_components`` are the rows
+    of R's ``as.data.frame(VarCorr(fit))``. Returns a DataFrame with columns ``group``,
+    ``term1``, ``term2`` (empty strings where lme4 has NA), ``vcov`` and ``sdcor``, so that
+    it merges with ``varcorr(result)`` on ``["group", "term1", "term2"]``. lme4 names the
+    second and later groups of a ``||`` term ``Subject.1``, ``Subject.2``, ...; the suffix is
+    dropped, as statsmodels has one group. Raises ``KeyError`` if the fit has no
+    ``variance_components``.
+    """
+    frame = pd.DataFrame(fit_reference["variance_components"])
+    frame["group"] = frame["group"].str.replace(r"\.\d+$", "", regex=True)
+    frame[["var1", "var2"]] = frame[["var1", "var2"]].fillna("")
+    frame.loc[frame["group"] == "Residual", "var1"] = ""
+    return frame.rename(columns={"var1": "term1", "var2": "term2"})[
+        ["group", "term1", "term2", "vcov", "sdcor"]
+    ]

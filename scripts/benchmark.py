@@ -33,16 +33,29 @@ def main(argv: list[str]) -> int:
 
     with tempfile.TemporaryDirectory() as output:
         start = time.perf_counter()
-        subprocess.run([str(bin_dir / "jupyter-book"), "build", str(ROOT), "-W", "-n", "--keep-going",
-                        "--path-output", output], check=True, capture_output=True)
+        subprocess.run(
+            [
+                str(bin_dir / "jupyter-book"),
+                "build",
+                str(ROOT),
+                "-W",
+                "-n",
+                "--keep-going",
+                "--path-output",
+                output,
+            ],
+            check=True,
+            capture_output=True,
+        )
         html = Path(output) / "_build" / "html"
         print(f"{'book build':45s} {time.perf_counter() - start:6.1f} s")
         print(f"{'_build/html size':45s} {folder_size(html) / 1e6:6.1f} MB")
 
     if "--tests" in argv:
         start = time.perf_counter()
-        result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-n", "auto", "--dist", "loadfile"],
-                                cwd=ROOT)
+        result = subprocess.run(
+            [sys.executable, "-m", "pytest", "-q", "-n", "auto", "--dist", "loadfile"], cwd=ROOT
+        )
         print(f"{'whole test suite':45s} {time.perf_counter() - start:6.1f} s")
         return result.returncode
     return 0

@@ -10,21 +10,26 @@ from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from environment import pin_environment  # noqa: E402
+# tests/ and chapters/ are on the import path (pytest.ini's pythonpath).
+from environment import pin_environment
+from notebooks import CHAPTERS, ROOT  # noqa: F401 (CHAPTERS: kept importable from here)
 
 # Set before any kernel starts: nbval's kernels inherit this process's environment.
 pin_environment()
-
-ROOT = Path(__file__).resolve().parent.parent
-CHAPTERS = sorted((ROOT / "chapters").glob("*.ipynb"))
 
 
 def build_book(output: Path, extra_args: tuple[str, ...] = ()) -> subprocess.CompletedProcess:
     """Build the book with warnings as errors into ``output``/_build/html."""
     command = [
-        str(Path(sys.executable).parent / "jupyter-book"), "build", str(ROOT),
-        "-W", "-n", "--keep-going", "--path-output", str(output), *extra_args,
+        str(Path(sys.executable).parent / "jupyter-book"),
+        "build",
+        str(ROOT),
+        "-W",
+        "-n",
+        "--keep-going",
+        "--path-output",
+        str(output),
+        *extra_args,
     ]
     return subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import ast
 import importlib.metadata as metadata
-import json
 import re
 import sys
 from pathlib import Path
@@ -19,15 +18,23 @@ from IPython.core.inputtransformer2 import TransformerManager
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
-from conftest import CHAPTERS, ROOT
+import notebooks
+from notebooks import CHAPTERS, ROOT
 
 BINDER = ROOT / "binder"
 PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==([A-Za-z0-9.+!_-]+)$")
 # Import names whose distribution has another name, for the message when one is missing
 # from this environment (installed ones are looked up in their metadata instead).
-KNOWN_DISTRIBUTIONS = {"sklearn": "scikit-learn", "PIL": "pillow", "dateutil": "python-dateutil",
-                       "yaml": "PyYAML", "skimage": "scikit-image", "cv2": "opencv-python",
-                       "bs4": "beautifulsoup4", "IPython": "ipython"}
+KNOWN_DISTRIBUTIONS = {
+    "sklearn": "scikit-learn",
+    "PIL": "pillow",
+    "dateutil": "python-dateutil",
+    "yaml": "PyYAML",
+    "skimage": "scikit-image",
+    "cv2": "opencv-python",
+    "bs4": "beautifulsoup4",
+    "IPython": "ipython",
+}
 # The notebooks run in an IPython kernel, which every Jupyter environment (Binder's, Colab's,
 # a hub's) brings with it; importing from it (IPython.display) needs no pin of its own.
 KERNEL_PROVIDED = {"ipython"}
@@ -55,11 +62,6 @@ def binder_pins() -> dict[str, str]:
     return pins
 
 
-def code_cells(notebook: Path) -> list[str]:
-    cells = json.loads(notebook.read_text())["cells"]
-    return ["".join(c["source"]) for c in cells if c["cell_type"] == "code"]
-
-
 def top_level_imports(source: str) -> set[str]:
     # IPython syntax (%magics, !shell) becomes plain Python first, as the kernel does it.
     tree = ast.parse(TransformerManager().transform_cell(source))
@@ -75,7 +77,7 @@ def top_level_imports(source: str) -> set[str]:
 def third_party_imports() -> dict[str, set[str]]:
     """Import name -> the files that import it, leaving out the standard library and course."""
     local_modules = {p.stem for p in (ROOT / "chapters").glob("*.py")}
-    sources = {nb.relative_to(ROOT).as_posix(): "\n".join(code_cells(nb)) for nb in CHAPTERS}
+    sources = {nb.relative_to(ROOT).as_posix(): "\n".join(notebooks.code(nb)) for nb in CHAPTERS}
     sources["chapters/course.py"] = (ROOT / "chapters" / "course.py").read_text()
     found: dict[str, set[str]] = {}
     for name, source in sources.items():
@@ -150,11 +152,15 @@ def test_every_imported_package_is_pinned_in_binder():
         distribution = distribution_of(module)
         if distribution is None:
             wanted = KNOWN_DISTRIBUTIONS.get(module, module)
-            missing.append(f"{module} (imported by {sorted(files)}) is not installed here; "
-                           f"add {wanted}==<version> to binder/requirements.txt and install it")
+            missing.append(
+                f"{module} (imported by {sorted(files)}) is not installed here; "
+                f"add {wanted}==<version> to binder/requirements.txt and install it"
+            )
         elif distribution not in pins and distribution not in KERNEL_PROVIDED:
-            missing.append(f"{module} (imported by {sorted(files)}) needs {distribution} "
-                           f"in binder/requirements.txt")
+            missing.append(
+                f"{module} (imported by {sorted(files)}) needs {distribution} "
+                f"in binder/requirements.txt"
+            )
     assert not missing, "\n".join(missing)
 
 
@@ -174,7 +180,12 @@ def test_no_build_or_test_tool_in_binder():
     assert not leaked, f"binder/requirements.txt has build or test tools: {leaked}"
 
 
-@pytest.mark.parametrize("source", ["import sklearn.linear_model\n%matplotlib inline\n",
-                                    "from sklearn import linear_model\n!ls\n"])
+@pytest.mark.parametrize(
+    "source",
+    [
+        "import sklearn.linear_model\n%matplotlib inline\n",
+        "from sklearn import linear_model\n!ls\n",
+    ],
+)
 def test_import_parser_sees_through_ipython_syntax(source):
     assert top_level_imports(source) == {"sklearn"}

@@ -37,9 +37,7 @@ from scipy.special import expit, logit
 from statsmodels.genmod.bayes_mixed_glm import BinomialBayesMixedGLM
 from statsmodels.tools.sm_exceptions import ConvergenceWarning
 
-import course_module
-
-course = course_module.load()
+import course
 
 REFERENCE = course.load_lme4_reference("cbpp")
 TERMS = ["Intercept", "period[T.2]", "period[T.3]", "period[T.4]"]
@@ -91,7 +89,9 @@ def test_lme4_gives_the_same_model_for_grouped_and_binary_rows():
 def test_reference_optimum_is_precise_enough_for_these_tolerances():
     precise = REFERENCE["glmer_precise"]
     assert precise["check_max_abs_diff_fixef"] < 1e-5
-    assert abs(precise["default_minus_precise_max_abs_fixef"]) < 0.01 * min(REFERENCE["glmer"]["se"].values())
+    assert abs(precise["default_minus_precise_max_abs_fixef"]) < 0.01 * min(
+        REFERENCE["glmer"]["se"].values()
+    )
 
 
 @pytest.mark.parametrize("entry", ["glmer", "glmer_precise"])
@@ -149,7 +149,9 @@ def test_fit_map_collapses_the_herd_sd_to_the_joint_mode(vb_model, vb_fit):
 
 
 def test_fit_map_with_a_flat_fixed_effect_prior_is_complete_pooling(animals):
-    model = BinomialBayesMixedGLM.from_formula("case ~ period", {"herd": "0 + herd"}, animals, fe_p=1e4)
+    model = BinomialBayesMixedGLM.from_formula(
+        "case ~ period", {"herd": "0 + herd"}, animals, fe_p=1e4
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         map_fit = model.fit_map(rng=SEED)
@@ -159,8 +161,14 @@ def test_fit_map_with_a_flat_fixed_effect_prior_is_complete_pooling(animals):
 
 def fit_gee(animals, alpha=None):
     structure = sm.cov_struct.Exchangeable()
-    model = smf.gee("case ~ period", groups="herd", data=animals, family=sm.families.Binomial(),
-                    cov_struct=structure, update_dep=alpha is None)
+    model = smf.gee(
+        "case ~ period",
+        groups="herd",
+        data=animals,
+        family=sm.families.Binomial(),
+        cov_struct=structure,
+        update_dep=alpha is None,
+    )
     if alpha is not None:
         structure.dep_params = alpha
     return model.fit()

@@ -10,28 +10,25 @@ intervals and Satterthwaite tests are covered by test_lme4_parity.py. Here:
 - data/lme4/sleepstudy-reference.json: lme4's profile intervals for the random-effect SDs,
   against statsmodels' profile_re and an independent profile likelihood written here.
 
-Fits use the course's tight optimiser setting (BFGS, gtol 1e-8), with which statsmodels
-and lme4 agree to about 1e-7 relative in the variance parameters.
+Fits use the course's tight optimiser setting (course.TIGHT_FIT), with which statsmodels
+and lme4 agree to about 1e-7 relative in the variance parameters. The helpers tested are
+the chapters' own (course.fit_recording_warnings, course.random_effects_pca,
+course.profile_sd, course.interval_from_profile).
 """
 
 from __future__ import annotations
-
-import json
-import warnings
 
 import numpy as np
 import pytest
 import statsmodels.formula.api as smf
 from scipy import optimize, stats
 
-import course_module
-from conftest import ROOT
-
-course = course_module.load()
+import course
+import notebooks
 
 EXTRA = course.load_lme4_reference("comparison-inference")
 STANDARD = course.load_lme4_reference("sleepstudy")
-TIGHT = {"method": "bfgs", "gtol": 1e-8}
+TIGHT = course.TIGHT_FIT
 
 LOGLIK_REL = 1e-9
 VARIANCE_REL = 1e-5
@@ -41,13 +38,6 @@ CORRELATION_ABS = 1e-5
 @pytest.fixture(scope="module")
 def sleep():
     return course.load_sleepstudy()
-
-
-def fit_recording_warnings(model, **options):
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        result = model.fit(**options)
-    return result, [str(w.message) for w in caught]
 
 
 def lme4_components(reference_fit):
@@ -66,7 +56,7 @@ def assert_correlated_fit_matches(result, reference_fit, slope="Days"):
     lme4 = lme4_components(reference_fit)
     assert cov[0, 0] == pytest.approx(lme4[("(Intercept)", None)][0], rel=VARIANCE_REL)
     assert cov[1, 1] == pytest.approx(lme4[(slope, None)][0], rel=VARIANCE_REL)
-    correlation = cov[0, 1] / np.sqrt(cov[0, 0] * cov[1, 1])
+    correlation = course.sd_correlation(cov)[1][0, 1]
     assert correlation == pytest.approx(lme4[("(Intercept)", slope)][1], abs=CORRELATION_ABS)
     assert result.scale == pytest.approx(lme4["Residual"][0], rel=VARIANCE_REL)
 
@@ -74,12 +64,15 @@ def assert_correlated_fit_matches(result, reference_fit, slope="Days"):
 def assert_uncorrelated_fit_matches(result, reference_fit, slope="Days"):
     assert result.llf == pytest.approx(reference_fit["logLik"], rel=LOGLIK_REL)
     lme4 = lme4_components(reference_fit)
-    assert np.asarray(result.cov_re)[0, 0] == pytest.approx(lme4[("(Intercept)", None)][0], rel=VARIANCE_REL)
+    assert np.asarray(result.cov_re)[0, 0] == pytest.approx(
+        lme4[("(Intercept)", None)][0], rel=VARIANCE_REL
+    )
     assert result.vcomp[0] == pytest.approx(lme4[(slope, None)][0], rel=VARIANCE_REL)
     assert result.scale == pytest.approx(lme4["Residual"][0], rel=VARIANCE_REL)
 
 
 # ---- Chapter 5 --------------------------------------------------------------------------
+
 
 def test_fixed_effect_needs_ml_and_the_test_matches_lme4(sleep):
     reference = EXTRA["fixed_effect_lrt"]
@@ -111,8 +104,7 @@ def test_refitting_one_model_object_changes_an_earlier_results_llf(sleep):
     assert ml_result.llf == pytest.approx(reference["no_days_REML_logLik_at_ML_theta"], abs=5e-5)
     assert abs(ml_result.llf - reference["no_days_ML"]["logLik"]) > 2.5
     # The chapter's warning quotes both numbers (with a typographic minus) to 4 decimals.
-    chapter = json.loads((ROOT / "chapters" / "05-model-comparison.ipynb").read_text())
-    prose = "\n".join("".join(c["source"]) for c in chapter["cells"] if c["cell_type"] == "markdown")
+    prose = notebooks.prose("05-model-comparison")
     for value in (reference["no_days_REML_logLik_at_ML_theta"], reference["no_days_ML"]["logLik"]):
         assert f"\N{MINUS SIGN}{-value:.4f}" in prose, value
 
@@ -121,10 +113,12 @@ def test_reaction_time_in_seconds(sleep):
     reference = EXTRA["seconds_correlated_REML"]
     seconds = sleep.assign(Reaction=sleep["Reaction"] / 1000)
     model = smf.mixedlm("Reaction ~ Days", seconds, groups="Subject", re_formula="Days")
-    in_seconds, messages = fit_recording_warnings(model, reml=True, **TIGHT)
+    in_seconds, messages = course.fit_recording_warnings(model, reml=True, **TIGHT)
     assert_correlated_fit_matches(in_seconds, reference)
     # statsmodels' boundary check: an absolute threshold of 0.01 on the variances.
-    assert messages == ["The MLE may be on the boundary of the parameter space."]
+    assert messages == [
+        "ConvergenceWarning: The MLE may be on the boundary of the parameter space."
+    ]
     assert np.asarray(in_seconds.cov_re)[1, 1] < 0.01
 
     in_ms = course.fit_sleepstudy_models(sleep, reml=True, names=["correlated"])["correlated"]
@@ -133,13 +127,19 @@ def test_reaction_time_in_seconds(sleep):
         return np.sqrt(np.diag(np.asarray(result.cov_re)) / result.scale)
 
     np.testing.assert_allclose(relative_sds(in_seconds), relative_sds(in_ms), rtol=1e-6)
-    np.testing.assert_allclose(np.asarray(in_seconds.cov_re) * 1e6, np.asarray(in_ms.cov_re), rtol=1e-6)
+    np.testing.assert_allclose(
+        np.asarray(in_seconds.cov_re) * 1e6, np.asarray(in_ms.cov_re), rtol=1e-6
+    )
 
     # Chapter 7: the 'Std.Err.' of a variance is sqrt(scale) times the SE of the variance
     # relative to the residual variance, so it scales by 1000, not by 1000**2.
     for result in (in_ms, in_seconds):
-        np.testing.assert_allclose(result.bse_re, np.sqrt(result.scale) * result.bse.iloc[2:], rtol=1e-12)
-    np.testing.assert_allclose(np.asarray(in_ms.bse_re) / np.asarray(in_seconds.bse_re), 1000, rtol=1e-4)
+        np.testing.assert_allclose(
+            result.bse_re, np.sqrt(result.scale) * result.bse.iloc[2:], rtol=1e-12
+        )
+    np.testing.assert_allclose(
+        np.asarray(in_ms.bse_re) / np.asarray(in_seconds.bse_re), 1000, rtol=1e-4
+    )
 
 
 def test_pilot_of_three_subjects_is_singular(sleep):
@@ -153,28 +153,36 @@ def test_pilot_of_three_subjects_is_singular(sleep):
     correlated = reference["correlated_REML"]
     assert correlated["singular"] is True
 
-    default, messages = fit_recording_warnings(model(), reml=True)
+    default, messages = course.fit_recording_warnings(model(), reml=True)
     assert not default.converged
     assert "Gradient optimization failed" in " ".join(messages)
     assert default.llf < correlated["logLik"] - 0.1
 
-    powell, messages = fit_recording_warnings(model(), reml=True, method="powell")
+    powell, messages = course.fit_recording_warnings(model(), reml=True, method="powell")
     assert powell.converged
-    assert messages == ["The Hessian matrix at the estimated parameter values is not positive definite."]
+    assert messages == [
+        "ConvergenceWarning: The Hessian matrix at the estimated parameter values is not positive definite."
+    ]
     # At a singular optimum the likelihood is flat along the boundary: looser tolerances.
     assert powell.llf == pytest.approx(correlated["logLik"], abs=1e-4)
     lme4 = lme4_components(correlated)
-    cov = np.asarray(powell.cov_re)
+    sds, correlations = course.sd_correlation(powell.cov_re)
     assert lme4[("(Intercept)", "Days")][1] == pytest.approx(1.0)
-    assert cov[0, 1] / np.sqrt(cov[0, 0] * cov[1, 1]) > 0.9999
-    assert np.sqrt(cov[0, 0]) == pytest.approx(lme4[("(Intercept)", None)][1], rel=1e-3)
-    assert np.sqrt(cov[1, 1]) == pytest.approx(lme4[("Days", None)][1], rel=1e-3)
+    assert correlations[0, 1] > 0.9999
+    assert sds[0] == pytest.approx(lme4[("(Intercept)", None)][1], rel=1e-3)
+    assert sds[1] == pytest.approx(lme4[("Days", None)][1], rel=1e-3)
     assert np.sqrt(powell.scale) == pytest.approx(lme4["Residual"][1], rel=1e-3)
 
-    uncorrelated, messages = fit_recording_warnings(
-        smf.mixedlm("Reaction ~ Days", pilot, groups="Subject", re_formula="1",
-                    vc_formula={"Days": "0 + Days"}),
-        reml=True, **TIGHT,
+    uncorrelated, messages = course.fit_recording_warnings(
+        smf.mixedlm(
+            "Reaction ~ Days",
+            pilot,
+            groups="Subject",
+            re_formula="1",
+            vc_formula={"Days": "0 + Days"},
+        ),
+        reml=True,
+        **TIGHT,
     )
     assert messages == []
     assert reference["uncorrelated_REML"]["singular"] is False
@@ -183,37 +191,36 @@ def test_pilot_of_three_subjects_is_singular(sleep):
 
 def test_random_effects_pca_matches_rePCA(sleep):
     result = course.fit_sleepstudy_models(sleep, reml=True, names=["correlated"])["correlated"]
-    variances = np.sort(np.linalg.eigvalsh(np.asarray(result.cov_re) / result.scale))[::-1]
+    pca = course.random_effects_pca(result)
     reference = EXTRA["random_effects_pca"]
-    np.testing.assert_allclose(np.sqrt(variances), reference["sdev"], rtol=VARIANCE_REL)
-    np.testing.assert_allclose(variances / variances.sum(), reference["proportion_of_variance"], atol=1e-6)
+    assert list(pca.index) == ["component 1", "component 2"]
+    np.testing.assert_allclose(pca["SD"], reference["sdev"], rtol=VARIANCE_REL)
+    np.testing.assert_allclose(pca["proportion"], reference["proportion_of_variance"], atol=1e-6)
 
 
 def test_centring_days_changes_only_the_uncorrelated_model(sleep):
     reference = EXTRA["days_centred"]
     centred = sleep.assign(days_centred=sleep["Days"] - 4.5)
-    correlated = smf.mixedlm("Reaction ~ days_centred", centred, groups="Subject",
-                             re_formula="days_centred").fit(reml=True, **TIGHT)
-    uncorrelated = smf.mixedlm("Reaction ~ days_centred", centred, groups="Subject", re_formula="1",
-                               vc_formula={"days_centred": "0 + days_centred"}).fit(reml=True, **TIGHT)
+    correlated = smf.mixedlm(
+        "Reaction ~ days_centred", centred, groups="Subject", re_formula="days_centred"
+    ).fit(reml=True, **TIGHT)
+    uncorrelated = smf.mixedlm(
+        "Reaction ~ days_centred",
+        centred,
+        groups="Subject",
+        re_formula="1",
+        vc_formula={"days_centred": "0 + days_centred"},
+    ).fit(reml=True, **TIGHT)
     assert_correlated_fit_matches(correlated, reference["correlated_REML"], slope="days_centred")
-    assert_uncorrelated_fit_matches(uncorrelated, reference["uncorrelated_REML"], slope="days_centred")
+    assert_uncorrelated_fit_matches(
+        uncorrelated, reference["uncorrelated_REML"], slope="days_centred"
+    )
     uncentred = STANDARD["models"]
     assert correlated.llf == pytest.approx(uncentred["correlated"]["REML"]["logLik"], rel=1e-10)
     assert uncorrelated.llf < uncentred["uncorrelated"]["REML"]["logLik"] - 4
 
 
 # ---- Chapter 7 --------------------------------------------------------------------------
-
-def profile_interval_statsmodels(result, index, points=10):
-    """Chapter 7's profile_re interval for a random-effect SD (same grid and interpolation)."""
-    variance = np.asarray(result.cov_re)[index, index]
-    profile = result.profile_re(index, "re", num_low=points, dist_low=0.75 * variance,
-                                num_high=points, dist_high=1.75 * variance)
-    sd = np.sqrt(profile[:, 0])
-    zeta = np.sign(sd - np.sqrt(variance)) * np.sqrt(np.maximum(2 * (result.llf - profile[:, 1]), 0))
-    limit = np.sqrt(stats.chi2.ppf(0.95, 1))
-    return np.interp([-limit, limit], zeta, sd)
 
 
 class SleepstudyDeviance:
@@ -224,7 +231,7 @@ class SleepstudyDeviance:
     def __init__(self, data):
         groups = [part for _, part in data.groupby("Subject", sort=True)]
         days = np.stack([part["Days"].to_numpy(float) for part in groups])
-        self.X = np.stack([np.ones_like(days), days], axis=2)   # subjects x days x 2
+        self.X = np.stack([np.ones_like(days), days], axis=2)  # subjects x days x 2
         self.y = np.stack([part["Reaction"].to_numpy() for part in groups])
         self.n = self.y.size
 
@@ -240,10 +247,16 @@ class SleepstudyDeviance:
 
     def profile_intercept_sd(self, sd0, start):
         """Minimum deviance with the SD of intercepts fixed at sd0 (the true profile)."""
+
         def objective(p):
             return self(sd0, np.exp(p[0]), np.tanh(p[1]), np.exp(p[2]))
-        return optimize.minimize(objective, start, method="Nelder-Mead",
-                                 options={"xatol": 1e-9, "fatol": 1e-10, "maxiter": 4000}).fun
+
+        return optimize.minimize(
+            objective,
+            start,
+            method="Nelder-Mead",
+            options={"xatol": 1e-9, "fatol": 1e-10, "maxiter": 4000},
+        ).fun
 
 
 def test_profile_intervals_statsmodels_is_narrower_than_the_true_profile(sleep):
@@ -252,7 +265,7 @@ def test_profile_intervals_statsmodels_is_narrower_than_the_true_profile(sleep):
     fit_ml = course.fit_sleepstudy_models(sleep, reml=False, names=["correlated"])["correlated"]
     lme4 = {row["parameter"]: row for row in STANDARD["profile_intervals"]["correlated"]}
     for index, name in [(0, "sd_(Intercept)|Subject"), (1, "sd_Days|Subject")]:
-        lower, upper = profile_interval_statsmodels(fit_ml, index)
+        lower, upper = course.interval_from_profile(*course.profile_sd(fit_ml, index))
         assert lme4[name]["lower"] < lower and upper < lme4[name]["upper"]
         # How much narrower is statsmodels' approximation, not precision: each end moves
         # inward by 1.0-1.4% here; 3% bounds what chapter 7 calls "small".
@@ -260,9 +273,8 @@ def test_profile_intervals_statsmodels_is_narrower_than_the_true_profile(sleep):
         assert upper == pytest.approx(lme4[name]["upper"], rel=0.03)
 
     deviance = SleepstudyDeviance(sleep)
-    cov = np.asarray(fit_ml.cov_re)
-    sd0, sd1 = np.sqrt(np.diag(cov))
-    rho = cov[0, 1] / (sd0 * sd1)
+    (sd0, sd1), correlations = course.sd_correlation(fit_ml.cov_re)
+    rho = correlations[0, 1]
     minimum = deviance(sd0, sd1, rho, np.sqrt(fit_ml.scale))
     # The independent likelihood agrees with statsmodels' at the ML estimates.
     assert -minimum / 2 == pytest.approx(fit_ml.llf, rel=1e-12)

@@ -12,9 +12,8 @@ import pytest
 import statsmodels.formula.api as smf
 from scipy import stats
 
-import course_module
+import course
 
-course = course_module.load()
 REFERENCE = course.load_lme4_reference("chapters-1-4")
 
 

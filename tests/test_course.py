@@ -14,9 +14,7 @@ import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 import statsmodels.formula.api as smf  # noqa: E402
 
-import course_module  # noqa: E402
-
-course = course_module.load()
+import course  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -67,11 +65,15 @@ def test_subject_coefficients_add_random_effects(intercepts_fit):
     assert table.loc["308", "Intercept"] == pytest.approx(292.188809, abs=5e-6)
     assert np.allclose(table["Days"], intercepts_fit.fe_params["Days"])
     # The random effects average to (almost) zero, so the mean intercept is the fixed one.
-    assert table["Intercept"].mean() == pytest.approx(intercepts_fit.fe_params["Intercept"], abs=1e-6)
+    assert table["Intercept"].mean() == pytest.approx(
+        intercepts_fit.fe_params["Intercept"], abs=1e-6
+    )
 
 
 def test_subject_coefficients_for_variance_component_slopes(sleep):
-    fit = smf.mixedlm("Reaction ~ Days", sleep, groups="Subject", vc_formula={"Days": "0 + Days"}).fit()
+    fit = smf.mixedlm(
+        "Reaction ~ Days", sleep, groups="Subject", vc_formula={"Days": "0 + Days"}
+    ).fit()
     table = course.subject_coefficients(fit)
     assert np.allclose(table["Intercept"], fit.fe_params["Intercept"])
     assert table.loc["308", "Days"] == pytest.approx(
@@ -191,7 +193,9 @@ def test_predict_with_random_effects_handles_a_slope_only_random_effect(sleep):
 
 
 def test_predict_with_random_effects_refuses_variance_components(sleep):
-    fit = smf.mixedlm("Reaction ~ Days", sleep, groups="Subject", vc_formula={"Days": "0 + Days"}).fit()
+    fit = smf.mixedlm(
+        "Reaction ~ Days", sleep, groups="Subject", vc_formula={"Days": "0 + Days"}
+    ).fit()
     with pytest.raises(NotImplementedError, match="variance components"):
         course.predict_with_random_effects(fit, sleep)
 
@@ -208,11 +212,18 @@ def test_fit_sleepstudy_models_fits_each_structure_by_the_method_asked(sleep):
     assert all(fit.method == "ML" and fit.converged for fit in fits.values())
     # (random-effects covariance size, number of variance components) of each structure
     shapes = {name: (fit.model.k_re, fit.model.k_vc) for name, fit in fits.items()}
-    assert shapes == {"intercepts": (1, 0), "slopes": (1, 0), "correlated": (2, 0), "uncorrelated": (1, 1)}
+    assert shapes == {
+        "intercepts": (1, 0),
+        "slopes": (1, 0),
+        "correlated": (2, 0),
+        "uncorrelated": (1, 1),
+    }
     only = course.fit_sleepstudy_models(sleep, names=["intercepts"])
     assert list(only) == ["intercepts"] and only["intercepts"].method == "REML"
     # The default REML fit is the chapters' model 1; the tighter optimiser must not move it.
-    assert only["intercepts"].llf == pytest.approx(smf.mixedlm("Reaction ~ Days", sleep, groups="Subject").fit().llf)
+    assert only["intercepts"].llf == pytest.approx(
+        smf.mixedlm("Reaction ~ Days", sleep, groups="Subject").fit().llf
+    )
 
 
 def test_varcorr_lays_out_cov_re_vcomp_and_scale(sleep):
@@ -220,10 +231,15 @@ def test_varcorr_lays_out_cov_re_vcomp_and_scale(sleep):
     table = course.varcorr(fits["correlated"])
     cov = np.asarray(fits["correlated"].cov_re)
     assert list(zip(table["term1"], table["term2"])) == [
-        ("(Intercept)", ""), ("Days", ""), ("(Intercept)", "Days"), ("", ""),
+        ("(Intercept)", ""),
+        ("Days", ""),
+        ("(Intercept)", "Days"),
+        ("", ""),
     ]
     assert list(table["group"]) == ["Subject"] * 3 + ["Residual"]
-    assert table["vcov"].tolist() == pytest.approx([cov[0, 0], cov[1, 1], cov[0, 1], fits["correlated"].scale])
+    assert table["vcov"].tolist() == pytest.approx(
+        [cov[0, 0], cov[1, 1], cov[0, 1], fits["correlated"].scale]
+    )
     assert table["sdcor"].iloc[2] == pytest.approx(cov[0, 1] / np.sqrt(cov[0, 0] * cov[1, 1]))
     assert table["sdcor"].iloc[3] == pytest.approx(np.sqrt(fits["correlated"].scale))
     table = course.varcorr(fits["uncorrelated"])

@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import ast
 import importlib.util
-import json
 import subprocess
 import sys
 
 import numpy as np
 import pytest
 
-from conftest import ROOT
-import course_module
+import course
+import notebooks
+from notebooks import ROOT
 
-course = course_module.load()
 SCRIPT = ROOT / "scripts" / "simulate_crossed_ratings.py"
 DATA_FILE = ROOT / "data" / "crossed-ratings.csv"
 CHAPTER = ROOT / "chapters" / "09-crossed-random-effects.ipynb"
@@ -67,10 +66,8 @@ def test_plain_summaries_match_an_independent_reading(ratings):
 def test_chapter_states_the_true_values_the_script_used():
     """Chapter 9 compares its estimates with the truth; it must quote the script's truth."""
     stated = None
-    for cell in json.loads(CHAPTER.read_text())["cells"]:
-        if cell["cell_type"] != "code":
-            continue
-        tree = ast.parse("".join(cell["source"]))
+    for source in notebooks.code(CHAPTER):
+        tree = ast.parse(source)
         for node in tree.body:
             if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == "true_values":
                 stated = ast.literal_eval(node.value)

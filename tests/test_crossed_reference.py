@@ -8,15 +8,13 @@ which must agree with lme4 to about the precision of the stored numbers.
 
 from __future__ import annotations
 
-
 import numpy as np
 import pandas as pd
 import pytest
 import statsmodels.formula.api as smf
 
-import course_module
+import course
 
-course = course_module.load()
 REFERENCE = course.load_lme4_reference("crossed")
 LME4 = REFERENCE["models"]
 
@@ -77,7 +75,9 @@ def test_crossed_fit_matches_lme4(fits, name, how):
     assert result.model.k_re == 0, "there must be no extra random intercept for the single group"
 
     # Fixed effects are stored with 10 significant digits (about 1e-8 for 49.8).
-    assert result.fe_params["Intercept"] == pytest.approx(reference["fixef"]["(Intercept)"], abs=1e-6)
+    assert result.fe_params["Intercept"] == pytest.approx(
+        reference["fixef"]["(Intercept)"], abs=1e-6
+    )
     assert result.fe_params["cond"] == pytest.approx(reference["fixef"]["cond"], abs=1e-6)
     assert result.bse_fe["Intercept"] == pytest.approx(reference["se"]["(Intercept)"], rel=relative)
     assert result.bse_fe["cond"] == pytest.approx(reference["se"]["cond"], rel=relative)
@@ -86,7 +86,9 @@ def test_crossed_fit_matches_lme4(fits, name, how):
     sds = dict(zip(result.model.exog_vc.names, np.sqrt(result.vcomp)))
     assert set(sds) == set(labels)
     for component, label in labels.items():
-        assert sds[component] == pytest.approx(reference["sd_or_cor"][label], rel=relative), component
+        assert sds[component] == pytest.approx(reference["sd_or_cor"][label], rel=relative), (
+            component
+        )
     assert np.sqrt(result.scale) == pytest.approx(reference["sd_or_cor"]["Residual"], rel=relative)
     assert result.llf == pytest.approx(reference["logLik"], abs=loglik_abs)
 
@@ -98,7 +100,9 @@ def test_predicted_random_effects_match_lme4(fits, name):
     # lme4 names the intercept of (1 + cond || participant) "participant.1".
     participant_intercepts = ranef.get("participant.1", ranef["participant"])["(Intercept)"]
     expected = {f"participant[C(participant)[{p}]]": v for p, v in participant_intercepts.items()}
-    expected |= {f"stimulus[C(stimulus)[{s}]]": v for s, v in ranef["stimulus"]["(Intercept)"].items()}
+    expected |= {
+        f"stimulus[C(stimulus)[{s}]]": v for s, v in ranef["stimulus"]["(Intercept)"].items()
+    }
     if "participant_cond" in MODELS[name][0]:
         slopes = ranef["participant"]["cond"]
         expected |= {f"participant_cond[C(participant)[{p}]:cond]": v for p, v in slopes.items()}
@@ -109,15 +113,21 @@ def test_predicted_random_effects_match_lme4(fits, name):
 
 def test_participants_only_model_matches_lme4(ratings):
     """The model that ignores the faces, which chapter 9 shows to be overconfident."""
-    result = smf.mixedlm("rating ~ cond", ratings, groups="participant", re_formula="1 + cond").fit()
+    result = smf.mixedlm(
+        "rating ~ cond", ratings, groups="participant", re_formula="1 + cond"
+    ).fit()
     reference = LME4["participants_only"]
     assert result.bse_fe["cond"] == pytest.approx(reference["se"]["cond"], rel=1e-4)
     cov = result.cov_re.to_numpy()
-    assert np.sqrt(cov[0, 0]) == pytest.approx(reference["sd_or_cor"]["participant:(Intercept)"], rel=1e-4)
+    assert np.sqrt(cov[0, 0]) == pytest.approx(
+        reference["sd_or_cor"]["participant:(Intercept)"], rel=1e-4
+    )
     assert np.sqrt(cov[1, 1]) == pytest.approx(reference["sd_or_cor"]["participant:cond"], rel=1e-4)
     correlation = cov[0, 1] / np.sqrt(cov[0, 0] * cov[1, 1])
     # The default optimiser's precision, like the SDs' 1e-4 relative (achieved: 4e-5).
-    assert correlation == pytest.approx(reference["sd_or_cor"]["participant:(Intercept):cond"], abs=2e-4)
+    assert correlation == pytest.approx(
+        reference["sd_or_cor"]["participant:(Intercept):cond"], abs=2e-4
+    )
     assert result.llf == pytest.approx(reference["logLik"], abs=1e-4)
     # Ignoring the faces makes the smiling effect look more than twice as precise.
     crossed_se = LME4["crossed_uncorrelated_slope"]["se"]["cond"]
@@ -145,7 +155,11 @@ def test_maximum_likelihood_fit_and_information_criteria_match_lme4(ratings):
     assert result.aic == pytest.approx(reference["AIC"], abs=2e-4)
     assert result.bic == pytest.approx(reference["BIC"], abs=2e-4)
     sds = dict(zip(model.exog_vc.names, np.sqrt(result.vcomp)))
-    assert sds["participant"] == pytest.approx(reference["sd_or_cor"]["participant:(Intercept)"], rel=2e-4)
-    assert sds["stimulus"] == pytest.approx(reference["sd_or_cor"]["stimulus:(Intercept)"], rel=2e-4)
+    assert sds["participant"] == pytest.approx(
+        reference["sd_or_cor"]["participant:(Intercept)"], rel=2e-4
+    )
+    assert sds["stimulus"] == pytest.approx(
+        reference["sd_or_cor"]["stimulus:(Intercept)"], rel=2e-4
+    )
     assert np.sqrt(result.scale) == pytest.approx(reference["sd_or_cor"]["Residual"], rel=2e-4)
     assert np.isnan(model.fit().aic), "statsmodels reports no AIC for a REML fit"

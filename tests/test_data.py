@@ -8,10 +8,9 @@ import re
 import pandas as pd
 import pytest
 
-from conftest import ROOT
-import course_module
+import course
+from notebooks import ROOT
 
-course = course_module.load()
 DATA = ROOT / "data"
 
 

@@ -16,28 +16,25 @@ about 1e-13.
 
 from __future__ import annotations
 
-
 import numpy as np
 import pandas as pd
 import pytest
 from scipy import stats
 
-import course_module
-from conftest import ROOT
-
-course = course_module.load()
+import course
+from notebooks import ROOT
 
 MODELS = ["intercepts", "slopes", "correlated", "uncorrelated"]
 METHODS = ["REML", "ML"]
 
-LOGLIK_REL = 1e-10          # achieved: 4e-16
-FIXED_EFFECTS_REL = 1e-10   # achieved: 5e-14
-FIXED_SE_REL = 1e-6         # achieved: 1.1e-7 (the SEs depend on the variances)
-VARIANCE_REL = 2e-6         # variances, residual variance, SDs; achieved: 3e-7
-CORRELATION_ABS = 1e-6      # correlations; achieved: 1e-7
-MODES_REL = 1e-6            # conditional modes and SDs (relative to the largest); achieved: 8e-8
-LRT_CHISQ_ABS = 1e-8        # chi-square statistics; achieved: below 1e-12
-AIC_REL = 1e-10             # AIC and BIC are affine in the log-likelihood; achieved: 0
+LOGLIK_REL = 1e-10  # achieved: 4e-16
+FIXED_EFFECTS_REL = 1e-10  # achieved: 5e-14
+FIXED_SE_REL = 1e-6  # achieved: 1.1e-7 (the SEs depend on the variances)
+VARIANCE_REL = 2e-6  # variances, residual variance, SDs; achieved: 3e-7
+CORRELATION_ABS = 1e-6  # correlations; achieved: 1e-7
+MODES_REL = 1e-6  # conditional modes and SDs (relative to the largest); achieved: 8e-8
+LRT_CHISQ_ABS = 1e-8  # chi-square statistics; achieved: below 1e-12
+AIC_REL = 1e-10  # AIC and BIC are affine in the log-likelihood; achieved: 0
 
 
 @pytest.fixture(scope="module")
@@ -54,17 +51,6 @@ def fits():
     }
 
 
-def lme4_variances(fit_reference) -> pd.DataFrame:
-    """lme4's VarCorr rows keyed like course.varcorr (lme4 calls a || term's group Subject.1)."""
-    frame = pd.DataFrame(fit_reference["variance_components"])
-    frame["group"] = frame["group"].str.replace(".1", "", regex=False)
-    frame[["var1", "var2"]] = frame[["var1", "var2"]].fillna("")
-    frame.loc[frame["group"] == "Residual", "var1"] = ""
-    return frame.rename(columns={"var1": "term1", "var2": "term2"}).set_index(
-        ["group", "term1", "term2"]
-    )
-
-
 def relative_error(actual, expected) -> float:
     actual, expected = np.asarray(actual, dtype=float), np.asarray(expected, dtype=float)
     return float(np.max(np.abs(actual - expected) / np.abs(expected)))
@@ -75,7 +61,9 @@ def test_reference_is_for_the_course_data_and_fully_converged(reference):
 
     meta = reference["metadata"]
     assert meta["lme4_version"] == "1.1-31"
-    assert meta["data_md5"] == hashlib.md5((ROOT / "data" / "sleepstudy.csv").read_bytes()).hexdigest()
+    assert (
+        meta["data_md5"] == hashlib.md5((ROOT / "data" / "sleepstudy.csv").read_bytes()).hexdigest()
+    )
     assert meta["optimizer"]["rhoend"] <= 1e-10
     assert set(reference["models"]) == set(MODELS)
     for model in MODELS:
@@ -116,15 +104,22 @@ def test_fixed_effects_and_standard_errors(reference, fits, model, method):
 @pytest.mark.parametrize("model", MODELS)
 def test_variance_components(reference, fits, model, method):
     ours = course.varcorr(fits[method][model]).set_index(["group", "term1", "term2"])
-    theirs = lme4_variances(reference["models"][model][method])
+    theirs = course.lme4_varcorr(reference["models"][model][method]).set_index(
+        ["group", "term1", "term2"]
+    )
     assert sorted(ours.index) == sorted(theirs.index)
     theirs = theirs.loc[ours.index]
     is_covariance = ours.index.get_level_values("term2") != ""
     variances = ~is_covariance
     assert relative_error(ours.loc[variances, "vcov"], theirs.loc[variances, "vcov"]) < VARIANCE_REL
-    assert relative_error(ours.loc[variances, "sdcor"], theirs.loc[variances, "sdcor"]) < VARIANCE_REL
+    assert (
+        relative_error(ours.loc[variances, "sdcor"], theirs.loc[variances, "sdcor"]) < VARIANCE_REL
+    )
     if is_covariance.any():
-        assert np.max(np.abs(ours.loc[is_covariance, "sdcor"] - theirs.loc[is_covariance, "sdcor"])) < CORRELATION_ABS
+        assert (
+            np.max(np.abs(ours.loc[is_covariance, "sdcor"] - theirs.loc[is_covariance, "sdcor"]))
+            < CORRELATION_ABS
+        )
 
 
 @pytest.mark.parametrize("method", METHODS)
@@ -156,7 +151,9 @@ def test_aic_is_nan_under_reml_but_lme4_reports_the_reml_value(reference, fits):
         # lme4's REML "AIC" is the REML criterion plus twice the number of parameters.
         n_parameters = expected["n_parameters"]
         assert -2 * result.llf + 2 * n_parameters == pytest.approx(expected["AIC"], rel=AIC_REL)
-        assert -2 * result.llf + np.log(180) * n_parameters == pytest.approx(expected["BIC"], rel=AIC_REL)
+        assert -2 * result.llf + np.log(180) * n_parameters == pytest.approx(
+            expected["BIC"], rel=AIC_REL
+        )
 
 
 @pytest.mark.parametrize("model", MODELS)
@@ -170,7 +167,9 @@ def test_ml_aic_and_bic(reference, fits, model):
 def test_likelihood_ratio_tests(reference, fits):
     tests = reference["likelihood_ratio_tests"]["tests"]
     assert {(t["reduced"], t["full"]) for t in tests} >= {
-        ("intercepts", "correlated"), ("uncorrelated", "correlated"), ("slopes", "correlated"),
+        ("intercepts", "correlated"),
+        ("uncorrelated", "correlated"),
+        ("slopes", "correlated"),
     }
     for test in tests:
         reduced, full = fits["ML"][test["reduced"]], fits["ML"][test["full"]]
@@ -194,34 +193,17 @@ def test_satterthwaite_p_values_follow_from_the_stored_df(reference, fits):
     assert rows["df"].to_numpy() == pytest.approx([17, 17], abs=1e-4)
 
 
-def test_profile_interval_for_days_by_refitting_with_an_offset(reference, fits):
-    """A fixed effect's profile interval needs nothing but ML refits: fixing the Days
+def test_profile_interval_for_a_fixed_effect_by_refitting_with_an_offset(reference, fits):
+    """course.profile_fixed_effect_interval (used by the parity appendix): fixing the Days
     coefficient at b means fitting Reaction - b * Days with the same random effects."""
-    import statsmodels.formula.api as smf
-    from scipy.optimize import brentq
-
-    data = course.load_sleepstudy()
-    best = fits["ML"]["correlated"].llf
-    cutoff = stats.chi2.ppf(0.95, 1) / 2
-
-    from statsmodels.regression.mixed_linear_model import MixedLMParams
-
-    start = MixedLMParams.from_components(
-        np.zeros(1), cov_re=np.asarray(fits["ML"]["correlated"].cov_re_unscaled)
-    )
-
-    def drop(slope):
-        shifted = data.assign(Reaction=data["Reaction"] - slope * data["Days"])
-        fit = smf.mixedlm("Reaction ~ 1", shifted, groups="Subject", re_formula="Days").fit(
-            reml=False, method="bfgs", gtol=1e-8, start_params=start
-        )
-        assert fit.converged
-        return best - fit.llf - cutoff
-
-    estimate = fits["ML"]["correlated"].fe_params["Days"]
-    lower = brentq(drop, estimate - 5, estimate, xtol=1e-8)
-    upper = brentq(drop, estimate, estimate + 5, xtol=1e-8)
     expected = {row["parameter"]: row for row in reference["profile_intervals"]["correlated"]}
-    # lme4 interpolates its profile with splines, which promises about 1e-5; achieved: 2e-7.
-    assert lower == pytest.approx(expected["Days"]["lower"], rel=1e-5)
-    assert upper == pytest.approx(expected["Days"]["upper"], rel=1e-5)
+    for term, lme4_name in [("Days", "Days"), ("Intercept", "(Intercept)")]:
+        lower, upper = course.profile_fixed_effect_interval(fits["ML"]["correlated"], term)
+        # lme4 interpolates its profile with splines, which promises about 1e-5; achieved: 2e-7.
+        assert lower == pytest.approx(expected[lme4_name]["lower"], rel=1e-5)
+        assert upper == pytest.approx(expected[lme4_name]["upper"], rel=1e-5)
+
+
+def test_profile_fixed_effect_interval_refuses_a_reml_fit(fits):
+    with pytest.raises(ValueError, match="ML"):
+        course.profile_fixed_effect_interval(fits["REML"]["correlated"], "Days")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib.util
-import json
 import os
 import re
 from pathlib import Path
@@ -11,7 +10,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import CHAPTERS, ROOT
+import notebooks
+from notebooks import CHAPTERS, ROOT
 
 spec = importlib.util.spec_from_file_location("sync", ROOT / "scripts" / "sync_repository_url.py")
 sync = importlib.util.module_from_spec(spec)
@@ -34,7 +34,7 @@ def test_raw_url_is_derived_from_config():
 
 @pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
 def test_notebook_download_address_matches_config(path):
-    sources = ["".join(c["source"]) for c in json.loads(path.read_text())["cells"]]
+    sources = [cell.source for cell in notebooks.cells(path)]
     found = {m.group(2) for s in sources for m in sync.PATTERN.finditer(s)}
     assert found == {sync.raw_base_url()}, (
         f"{path.name} downloads from {found}; run python scripts/sync_repository_url.py"
@@ -51,7 +51,9 @@ def test_no_other_file_hard_codes_the_address():
     allowed = {"_config.yml", "README.md"}
     offenders = []
     for folder, subfolders, files in os.walk(ROOT):
-        subfolders[:] = [d for d in subfolders if d not in {".git", "_build", ".venv", "__pycache__"}]
+        subfolders[:] = [
+            d for d in subfolders if d not in {".git", "_build", ".venv", "__pycache__"}
+        ]
         for filename in files:
             path = Path(folder) / filename
             rel = path.relative_to(ROOT)

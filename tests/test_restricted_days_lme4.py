@@ -9,14 +9,11 @@ The log-likelihood is flat at its maximum, so errors of that size move it by abo
 
 from __future__ import annotations
 
-
 import numpy as np
 import pytest
 import statsmodels.formula.api as smf
 
-import course_module
-
-course = course_module.load()
+import course
 
 REFERENCE = course.load_lme4_reference("restricted-days")
 
@@ -34,7 +31,10 @@ def fits(restricted):
         "Reaction ~ days_restricted", restricted, groups="Subject", re_formula="days_restricted"
     ).fit()
     uncorrelated = smf.mixedlm(
-        "Reaction ~ days_restricted", restricted, groups="Subject", re_formula="1",
+        "Reaction ~ days_restricted",
+        restricted,
+        groups="Subject",
+        re_formula="1",
         vc_formula={"days_restricted": "0 + days_restricted"},
     ).fit()
     return {"restricted_correlated": correlated, "restricted_uncorrelated": uncorrelated}
