@@ -104,3 +104,30 @@ def test_unbalanced_standard_errors(unbalanced, method):
     # bse_fe is a different quantity here: it differs by far more than the 1e-5 above.
     relative = np.abs(result.bse_fe.to_numpy() - lme4_se) / lme4_se
     assert relative.max() > 1e-2
+
+
+def test_bfgs_alone_stops_short_where_a_list_of_methods_reaches_lme4():
+    reference = UNBALANCED["short_first_six_REML"]
+    sleep = course.load_sleepstudy()
+    first_six = sleep["Subject"].isin(sleep["Subject"].unique()[:6])
+    short = sleep[~(first_six & (sleep["Days"] >= 7))]
+    assert len(short) == reference["nobs"] == 162
+    model = smf.mixedlm("Reaction ~ Days", short, groups="Subject", re_formula="Days")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        alone = model.fit(method="bfgs")
+        listed = model.fit(method=["bfgs", "nm"])
+    assert not alone.converged and alone.llf < reference["logLik"] - 0.5
+    assert listed.converged
+    assert listed.llf == pytest.approx(reference["logLik"], abs=1e-4)
+
+
+def test_factor_variance_component_is_lme4_subject_by_factor_not_double_bar():
+    fits = UNBALANCED["half_factor_REML"]
+    sleep = course.load_sleepstudy()
+    sleep = sleep.assign(half=np.where(sleep["Days"] >= 5, "late", "early"))
+    result = smf.mixedlm("Reaction ~ half", sleep, groups="Subject", re_formula="1",
+                         vc_formula={"half": "0 + C(half)"}).fit()
+    assert result.llf == pytest.approx(fits["subject_by_half"]["logLik"], abs=1e-5)
+    assert abs(result.llf - fits["double_bar"]["logLik"]) > 1
+    assert fits["double_bar"]["n_covariance_parameters"] == 4

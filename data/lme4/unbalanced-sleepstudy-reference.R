@@ -50,6 +50,30 @@ fits <- lapply(c(REML = TRUE, ML = FALSE), function(reml) {
        control = tight_control())
 })
 
+# Two more variants for appendix A's "on your own data" box.
+# 1. The first six subjects without days 7-9 (162 rows): statsmodels' BFGS alone stops
+#    short of this REML optimum, a list of methods reaches it.
+short_first_six <- sleep[!(sleep$Subject %in% subjects[1:6] & sleep$Days >= 7), ]
+short_fit <- lmer(Reaction ~ Days + (Days | Subject), data = short_first_six, REML = TRUE,
+                  control = tight_control())
+# 2. A two-level factor (days 0-4 "early", 5-9 "late"): what `||` does with a factor.
+#    lme4 expands (half || Subject) to (1 | Subject) + (0 + half | Subject), whose second
+#    term has a full 2 x 2 covariance matrix; (1 | Subject) + (1 | Subject:half) is the
+#    model that statsmodels' vc_formula {"half": "0 + C(half)"} fits.
+sleep$half <- factor(ifelse(sleep$Days >= 5, "late", "early"))
+half_fits <- list(
+  double_bar = lmer(Reaction ~ half + (half || Subject), data = sleep, REML = TRUE,
+                    control = tight_control("check.conv.singular = 'ignore'")),
+  subject_by_half = lmer(Reaction ~ half + (1 | Subject) + (1 | Subject:half), data = sleep,
+                         REML = TRUE, control = tight_control())
+)
+describe_short <- function(m) {
+  list(formula = paste(deparse(formula(m), width.cutoff = 500), collapse = ""),
+       nobs = nobs(m), logLik = as.numeric(logLik(m)), singular = isSingular(m),
+       n_covariance_parameters = length(getME(m, "theta")),
+       fixed_effects = as.list(fixef(m)))
+}
+
 output <- list(
   metadata = list(
     description = paste(
@@ -65,6 +89,8 @@ output <- list(
     last_day = as.list(last_day),
     nobs = nrow(unbalanced)
   ),
-  models = list(correlated = lapply(fits, describe))
+  models = list(correlated = lapply(fits, describe)),
+  short_first_six_REML = describe_short(short_fit),
+  half_factor_REML = lapply(half_fits, describe_short)
 )
 write_exact_json(output, out_path)
