@@ -108,6 +108,9 @@ class SelfCheckDirective(SphinxDirective):
 
     def where(self) -> str:
         source, line = self.get_source_info()
+        if str(source).endswith(".ipynb") and line and line >= 10000:
+            # myst-nb numbers a notebook's lines as (cell index + 1) * 10000 + line in cell.
+            return f"{self.env.docname} (cell {line // 10000}, counting from 1)"
         return f"{self.env.docname} (line {line})"
 
     def parse_into(self, lines: list[str], node: nodes.Element) -> nodes.Element:
