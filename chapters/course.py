@@ -795,3 +795,42 @@ def lme4_varcorr(fit_reference: dict) -> pd.DataFrame:
     return frame.rename(columns={"var1": "term1", "var2": "term2"})[
         ["group", "term1", "term2", "vcov", "sdcor"]
     ]
+
+# ---------------------------------------------------------------------------------------
+# Self-check questions: values the site's questions read their answers from.
+# ---------------------------------------------------------------------------------------
+
+# myst-nb's marker for a value glued without being shown (myst_nb.ext.glue.GLUE_PREFIX).
+_GLUE_PREFIX = "application/papermill.record/"
+
+
+def glue(name: str, value, display: bool = False) -> None:
+    """Record ``value`` under ``name`` in the cell's output, as myst-nb's ``glue`` does.
+
+    The site's ``{glue}`` roles and self-check questions read the value from the stored
+    output when the book is built. This writes the same output as ``myst_nb.glue`` (a
+    display message whose metadata ``scrapbook`` names the value), but needs only IPython,
+    so a notebook that glues still runs on Binder and Colab, where myst-nb is not installed.
+
+    Args:
+        name: the key the book refers to (unique within the notebook).
+        value: any object; what is stored is its display form (``text/plain`` is its repr,
+            so glue a Python ``float``, not a NumPy scalar, for a plain number).
+        display: show the value in the notebook as well (default: record it only).
+
+    Raises:
+        TypeError: if ``name`` is not a non-empty string.
+    Source: myst-nb 1.x, ``myst_nb.ext.glue.glue``.
+    """
+    if not isinstance(name, str) or not name:
+        raise TypeError(f"glue needs a non-empty string name, not {name!r}")
+    from IPython.core.formatters import format_display_data
+    from IPython.display import display as ipython_display
+
+    mimebundle, metadata = format_display_data(value)
+    prefix = "" if display else _GLUE_PREFIX
+    metadata["scrapbook"] = {"name": name, "mime_prefix": prefix}
+    ipython_display({prefix + k: v for k, v in mimebundle.items()}, raw=True, metadata=metadata)
+
+
+__all__ += ["glue"]
