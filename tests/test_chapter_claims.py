@@ -1,0 +1,89 @@
+"""Statements of chapters 5, 6, 8 and 10, checked against lme4 (and glmer) and closed forms.
+
+The reference values are in data/lme4/chapter-claims-reference.json, made by
+data/lme4/chapter-claims-reference.R (see data/lme4/README.md). Each test recomputes the
+chapter's number with statsmodels (or from a closed form) and compares it with R's, and
+checks that the chapter's stored outputs show it, so that prose and outputs cannot drift
+apart from the reference.
+
+Fits of the sleepstudy models use the course's tight optimiser setting (BFGS, gtol 1e-8),
+with which statsmodels and lme4 agree to about 1e-7 relative in the variance parameters.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import statsmodels.formula.api as smf
+from scipy import stats
+
+import course_module
+from conftest import ROOT
+
+course = course_module.load()
+
+CLAIMS = course.load_lme4_reference("chapter-claims")
+STANDARD = course.load_lme4_reference("sleepstudy")
+TIGHT = {"method": "bfgs", "gtol": 1e-8}
+
+
+@pytest.fixture(scope="module")
+def sleep():
+    return course.load_sleepstudy()
+
+
+def output_text(name: str) -> str:
+    notebook = json.loads((ROOT / "chapters" / f"{name}.ipynb").read_text())
+    parts = []
+    for cell in notebook["cells"]:
+        for output in cell.get("outputs", []):
+            if "text" in output:
+                parts.append("".join(output["text"]))
+            for mime in ("text/plain", "text/html"):
+                if mime in output.get("data", {}):
+                    parts.append("".join(output["data"][mime]))
+    return "\n".join(parts)
+
+
+def prose(name: str) -> str:
+    notebook = json.loads((ROOT / "chapters" / f"{name}.ipynb").read_text())
+    return "\n".join("".join(c["source"]) for c in notebook["cells"] if c["cell_type"] == "markdown")
+
+
+def correlation(result) -> float:
+    cov = np.asarray(result.cov_re)
+    return float(cov[0, 1] / np.sqrt(cov[0, 0] * cov[1, 1]))
+
+
+# ---- Chapter 5 --------------------------------------------------------------------------
+
+def test_aic_advantage_of_the_smaller_nested_model_is_two_minus_lr():
+    """AIC_larger - AIC_smaller = 2 - LR for models one parameter apart (lme4's ML fits)."""
+    models = STANDARD["models"]
+    aic_gap = models["correlated"]["ML"]["AIC"] - models["uncorrelated"]["ML"]["AIC"]
+    lr = 2 * (models["correlated"]["ML"]["logLik"] - models["uncorrelated"]["ML"]["logLik"])
+    assert aic_gap == pytest.approx(2 - lr, abs=1e-9)
+    assert 0 < aic_gap <= 2
+    text = output_text("05-model-comparison")
+    assert f"{aic_gap:.4f} = 2 - LR = 2 - {lr:.4f}" in text
+    assert f"P(chi2_1 > 2) = {stats.chi2.sf(2, 1):.4f}" in text
+
+
+def test_boundary_simulation_supports_the_chapter_text():
+    """The 1-df test has LR = 0 about half the time or more; the 2-df test never, and
+    shows the boundary as a correlation of +-1 instead (lme4 simulation, 1000 data sets)."""
+    sim = CLAIMS["chapter_05"]["boundary_simulation"]
+    monte_carlo_se = 0.5 / np.sqrt(sim["n_sim"])
+    assert sim["share_lr_zero_1df"] > 0.5 - 2 * monte_carlo_se
+    assert sim["share_lr_zero_2df"] == 0
+    assert sim["share_correlation_pm1_2df"] > 0.5 - 2 * monte_carlo_se
+    # Both tests are conservative, the naive ones more than the mixtures.
+    assert sim["reject_1df_naive"] < sim["reject_1df_mixture"] < 0.05
+    assert sim["reject_2df_naive"] < sim["reject_2df_mixture"] < 0.05
+    text = prose("05-model-comparison")
+    for share in ("share_lr_zero_1df", "share_correlation_pm1_2df"):
+        assert f"{round(100 * sim[share])}%" in text
+    for rate in ("reject_1df_naive", "reject_2df_naive", "reject_1df_mixture", "reject_2df_mixture"):
+        assert f"{100 * sim[rate]:.1f}%" in text
