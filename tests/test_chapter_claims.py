@@ -87,3 +87,27 @@ def test_boundary_simulation_supports_the_chapter_text():
         assert f"{round(100 * sim[share])}%" in text
     for rate in ("reject_1df_naive", "reject_2df_naive", "reject_1df_mixture", "reject_2df_mixture"):
         assert f"{100 * sim[rate]:.1f}%" in text
+def test_selection_of_the_uncorrelated_model_depends_on_the_origin(sleep):
+    outputs = output_text("05-model-comparison")
+    for entry in CLAIMS["chapter_05"]["origins"].values():
+        shifted = sleep.assign(days_from=sleep["Days"] - entry["origin"])
+        correlated = smf.mixedlm("Reaction ~ days_from", shifted, groups="Subject",
+                                 re_formula="days_from").fit(reml=True, **TIGHT)
+        uncorrelated = smf.mixedlm("Reaction ~ days_from", shifted, groups="Subject", re_formula="1",
+                                   vc_formula={"d": "0 + days_from"}).fit(reml=True, **TIGHT)
+        assert correlated.llf == pytest.approx(entry["correlated_logLik"], rel=1e-9)
+        assert uncorrelated.llf == pytest.approx(entry["uncorrelated_logLik"], rel=1e-9)
+        assert correlation(correlated) == pytest.approx(entry["correlation"], abs=1e-5)
+        lr = 2 * (correlated.llf - uncorrelated.llf)
+        assert lr == pytest.approx(entry["lr"], abs=1e-5)
+        assert f"{entry['lr']:.4f}" in outputs
+    origins = CLAIMS["chapter_05"]["origins"]
+    # The selection flips: Matuschek's alpha = 0.2 keeps the correlation from day 2 on.
+    assert origins["day_0"]["p_value"] > 0.2
+    assert origins["baseline_day_2"]["p_value"] < 0.2
+    assert origins["centred_4_5"]["p_value"] < 0.2
+    text = prose("05-model-comparison")
+    assert f"p = {origins['baseline_day_2']['p_value']:.3f}" in text
+    assert f"p = {origins['centred_4_5']['p_value']:.4f}" in text
+
+
