@@ -111,3 +111,15 @@ def test_selection_of_the_uncorrelated_model_depends_on_the_origin(sleep):
     assert f"p = {origins['centred_4_5']['p_value']:.4f}" in text
 
 
+def test_random_effects_pca_depends_on_the_units_of_the_slope(sleep):
+    reference = CLAIMS["chapter_05"]["random_effects_pca"]
+    for unit, divisor in [("days", 1), ("weeks", 7)]:
+        data = sleep.assign(x=sleep["Days"] / divisor)
+        fit = smf.mixedlm("Reaction ~ x", data, groups="Subject", re_formula="x").fit(reml=True, **TIGHT)
+        variances = np.sort(np.linalg.eigvalsh(np.asarray(fit.cov_re) / fit.scale))[::-1]
+        np.testing.assert_allclose(np.sqrt(variances), reference[unit]["sd"], rtol=1e-5)
+        # lme4 rounds the shares to 5 decimals in summary(rePCA()).
+        np.testing.assert_allclose(variances / variances.sum(), reference[unit]["proportion"], atol=6e-6)
+    text = prose("05-model-comparison")
+    assert f"{round(100 * reference['weeks']['proportion'][1])}% of the variance instead of " \
+           f"{round(100 * reference['days']['proportion'][1])}%" in text
