@@ -13,16 +13,21 @@ with which statsmodels and lme4 agree to about 1e-7 relative in the variance par
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pytest
 import statsmodels.formula.api as smf
-from scipy import stats
-
-import course_module
 from conftest import ROOT
+from scipy import stats
+from scipy.special import gammaln
 
-course = course_module.load()
+try:  # chapters/ is on the path when pytest.ini says so
+    import course
+except ImportError:
+    import course_module
+
+    course = course_module.load()
 
 CLAIMS = course.load_lme4_reference("chapter-claims")
 STANDARD = course.load_lme4_reference("sleepstudy")
@@ -49,7 +54,9 @@ def output_text(name: str) -> str:
 
 def prose(name: str) -> str:
     notebook = json.loads((ROOT / "chapters" / f"{name}.ipynb").read_text())
-    return "\n".join("".join(c["source"]) for c in notebook["cells"] if c["cell_type"] == "markdown")
+    return "\n".join(
+        "".join(c["source"]) for c in notebook["cells"] if c["cell_type"] == "markdown"
+    )
 
 
 def correlation(result) -> float:
@@ -58,6 +65,7 @@ def correlation(result) -> float:
 
 
 # ---- Chapter 5 --------------------------------------------------------------------------
+
 
 def test_aic_advantage_of_the_smaller_nested_model_is_two_minus_lr():
     """AIC_larger - AIC_smaller = 2 - LR for models one parameter apart (lme4's ML fits)."""
@@ -85,16 +93,29 @@ def test_boundary_simulation_supports_the_chapter_text():
     text = prose("05-model-comparison")
     for share in ("share_lr_zero_1df", "share_correlation_pm1_2df"):
         assert f"{round(100 * sim[share])}%" in text
-    for rate in ("reject_1df_naive", "reject_2df_naive", "reject_1df_mixture", "reject_2df_mixture"):
+    for rate in (
+        "reject_1df_naive",
+        "reject_2df_naive",
+        "reject_1df_mixture",
+        "reject_2df_mixture",
+    ):
         assert f"{100 * sim[rate]:.1f}%" in text
+
+
 def test_selection_of_the_uncorrelated_model_depends_on_the_origin(sleep):
     outputs = output_text("05-model-comparison")
     for entry in CLAIMS["chapter_05"]["origins"].values():
         shifted = sleep.assign(days_from=sleep["Days"] - entry["origin"])
-        correlated = smf.mixedlm("Reaction ~ days_from", shifted, groups="Subject",
-                                 re_formula="days_from").fit(reml=True, **TIGHT)
-        uncorrelated = smf.mixedlm("Reaction ~ days_from", shifted, groups="Subject", re_formula="1",
-                                   vc_formula={"d": "0 + days_from"}).fit(reml=True, **TIGHT)
+        correlated = smf.mixedlm(
+            "Reaction ~ days_from", shifted, groups="Subject", re_formula="days_from"
+        ).fit(reml=True, **TIGHT)
+        uncorrelated = smf.mixedlm(
+            "Reaction ~ days_from",
+            shifted,
+            groups="Subject",
+            re_formula="1",
+            vc_formula={"d": "0 + days_from"},
+        ).fit(reml=True, **TIGHT)
         assert correlated.llf == pytest.approx(entry["correlated_logLik"], rel=1e-9)
         assert uncorrelated.llf == pytest.approx(entry["uncorrelated_logLik"], rel=1e-9)
         assert correlation(correlated) == pytest.approx(entry["correlation"], abs=1e-5)
@@ -115,11 +136,52 @@ def test_random_effects_pca_depends_on_the_units_of_the_slope(sleep):
     reference = CLAIMS["chapter_05"]["random_effects_pca"]
     for unit, divisor in [("days", 1), ("weeks", 7)]:
         data = sleep.assign(x=sleep["Days"] / divisor)
-        fit = smf.mixedlm("Reaction ~ x", data, groups="Subject", re_formula="x").fit(reml=True, **TIGHT)
+        fit = smf.mixedlm("Reaction ~ x", data, groups="Subject", re_formula="x").fit(
+            reml=True, **TIGHT
+        )
         variances = np.sort(np.linalg.eigvalsh(np.asarray(fit.cov_re) / fit.scale))[::-1]
         np.testing.assert_allclose(np.sqrt(variances), reference[unit]["sd"], rtol=1e-5)
         # lme4 rounds the shares to 5 decimals in summary(rePCA()).
-        np.testing.assert_allclose(variances / variances.sum(), reference[unit]["proportion"], atol=6e-6)
+        np.testing.assert_allclose(
+            variances / variances.sum(), reference[unit]["proportion"], atol=6e-6
+        )
     text = prose("05-model-comparison")
-    assert f"{round(100 * reference['weeks']['proportion'][1])}% of the variance instead of " \
-           f"{round(100 * reference['days']['proportion'][1])}%" in text
+    assert (
+        f"{round(100 * reference['weeks']['proportion'][1])}% of the variance instead of "
+        f"{round(100 * reference['days']['proportion'][1])}%" in text
+    )
+
+
+# ---- Chapter 10 -------------------------------------------------------------------------
+
+
+def test_grouped_and_binary_log_likelihoods_differ_by_the_binomial_constant():
+    """glmer's grouped and binary-row log-likelihoods differ by sum(log C(n, k)), computed
+    here independently of R; their AICs differ by twice that."""
+    cbpp = course.load_dataset("cbpp")
+    constant = float(
+        (
+            gammaln(cbpp["size"] + 1)
+            - gammaln(cbpp["incidence"] + 1)
+            - gammaln(cbpp["size"] - cbpp["incidence"] + 1)
+        ).sum()
+    )
+    ref = CLAIMS["chapter_10"]
+    assert constant == pytest.approx(ref["log_binomial_coefficients"], rel=1e-12)
+    # The two fits' optima agree to lme4's default optimiser precision (about 1e-5).
+    assert ref["grouped_logLik"] - ref["binary_logLik"] == pytest.approx(constant, abs=1e-4)
+    assert ref["binary_AIC"] - ref["grouped_AIC"] == pytest.approx(2 * constant, abs=2e-4)
+    text = output_text("10-non-normal-outcomes")
+    assert f"sum of log binomial coefficients {constant:.4f}" in text
+
+
+def test_vb_herd_sd_interval_is_narrower_than_lme4s_profile_interval():
+    low, high = CLAIMS["chapter_10"]["herd_sd_profile_95"]
+    assert low < CLAIMS["chapter_10"]["herd_sd"] < high
+    text = output_text("10-non-normal-outcomes")
+    assert f"profile 95% interval {low:.3f} to {high:.3f}" in text
+    # The VB interval printed by the chapter lies inside lme4's, on both sides.
+    vb_low, vb_high = map(
+        float, re.search(r"herd SD, VB: .*interval ([\d.]+) to ([\d.]+)", text).groups()
+    )
+    assert low < vb_low and vb_high < high
