@@ -185,3 +185,16 @@ def test_vb_herd_sd_interval_is_narrower_than_lme4s_profile_interval():
         float, re.search(r"herd SD, VB: .*interval ([\d.]+) to ([\d.]+)", text).groups()
     )
     assert low < vb_low and vb_high < high
+
+
+def test_poisson_observation_level_and_herd_sds_are_hard_to_separate():
+    """The chapter says lme4 puts all extra variation on the rows (herd SD ~ 0, singular),
+    while the offset fit and VB keep a herd SD; the quoted values are lme4's."""
+    covariate = CLAIMS["chapter_10"]["poisson_log_size_covariate"]
+    offset = CLAIMS["chapter_10"]["poisson_offset"]
+    assert covariate["singular"] and covariate["sd"]["herd"] < 1e-3
+    assert not offset["singular"] and offset["sd"]["herd"] > 0.1
+    text = prose("10-non-normal-outcomes")
+    for value in (covariate["sd"]["row"], offset["sd"]["herd"], offset["sd"]["row"]):
+        assert f"{value:.3f}" in text
+    assert "not run here" not in text
