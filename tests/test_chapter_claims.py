@@ -198,3 +198,47 @@ def test_poisson_observation_level_and_herd_sds_are_hard_to_separate():
     for value in (covariate["sd"]["row"], offset["sd"]["herd"], offset["sd"]["row"]):
         assert f"{value:.3f}" in text
     assert "not run here" not in text
+
+
+# ---- Chapter 8 --------------------------------------------------------------------------
+
+
+def test_known_subject_prediction_variance_matches_lme4(sleep):
+    """statsmodels' random_effects_cov equals lme4's condVar; Henderson's mixed-model
+    equations, solved here with statsmodels' estimates, give lme4's full prediction-error
+    variance (fixed effects' uncertainty included)."""
+    fit = smf.mixedlm("Reaction ~ Days", sleep, groups="Subject", re_formula="Days").fit(
+        reml=True, **TIGHT
+    )
+    reference = CLAIMS["chapter_08"]["known_subject_day_5"]
+    x = np.array([1.0, 5.0])
+    subjects = sorted(fit.random_effects)
+    # Henderson: C = [[X'X, X'Z], [Z'X, Z'Z + sigma^2 G^-1]], PEV = sigma^2 C^-1.
+    X = np.column_stack([np.ones(len(sleep)), sleep["Days"]])
+    Z = np.zeros((len(sleep), 2 * len(subjects)))
+    for j, subject in enumerate(subjects):
+        rows = (sleep["Subject"] == subject).to_numpy()
+        Z[rows, 2 * j] = 1.0
+        Z[rows, 2 * j + 1] = sleep.loc[rows, "Days"]
+    G = np.kron(np.eye(len(subjects)), fit.cov_re.to_numpy())
+    C = np.block([[X.T @ X, X.T @ Z], [Z.T @ X, Z.T @ Z + fit.scale * np.linalg.inv(G)]])
+    pev = fit.scale * np.linalg.inv(C)
+    for subject, ref in reference.items():
+        conditional = fit.random_effects_cov[subject].to_numpy()
+        np.testing.assert_allclose(
+            conditional.ravel(order="F"), ref["conditional_covariance"], rtol=1e-5
+        )
+        prediction = x @ (fit.fe_params.to_numpy() + fit.random_effects[subject].to_numpy())
+        assert prediction == pytest.approx(ref["prediction"], rel=1e-7)
+        j = subjects.index(subject)
+        weights = np.r_[x, np.zeros(Z.shape[1])]
+        weights[2 + 2 * j : 4 + 2 * j] = x
+        assert weights @ pev @ weights == pytest.approx(
+            ref["full_prediction_error_variance_at_day"], rel=1e-5
+        )
+        assert fit.scale == pytest.approx(ref["residual_variance"], rel=1e-6)
+    text = output_text("08-diagnostics-and-prediction")
+    half_width = stats.norm.ppf(0.975) * np.sqrt(
+        reference["308"]["conditional_variance_at_day"] + reference["308"]["residual_variance"]
+    )
+    assert f"{half_width:.2f}" in text
