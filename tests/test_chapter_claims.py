@@ -242,3 +242,30 @@ def test_known_subject_prediction_variance_matches_lme4(sleep):
         reference["308"]["conditional_variance_at_day"] + reference["308"]["residual_variance"]
     )
     assert f"{half_width:.2f}" in text
+
+
+@pytest.mark.parametrize(
+    "entry, drop",
+    [
+        ("without_subjects_308_332", "subjects"),
+        ("without_three_largest_residuals", "points"),
+    ],
+)
+def test_sensitivity_refits_match_lme4(sleep, entry, drop):
+    """Chapter 8's exercise refits with L-BFGS, as the chapter does; lme4 agrees to ~1e-4."""
+    full = smf.mixedlm("Reaction ~ Days", sleep, groups="Subject", re_formula="Days").fit()
+    if drop == "subjects":
+        data = sleep[~sleep["Subject"].isin(["308", "332"])]
+    else:
+        data = sleep.drop(index=full.resid.abs().nlargest(3).index)
+    fit = smf.mixedlm("Reaction ~ Days", data, groups="Subject", re_formula="Days").fit(
+        method="lbfgs"
+    )
+    ref = CLAIMS["chapter_08"][entry]
+    assert fit.converged and len(data) == ref["nobs"]
+    np.testing.assert_allclose(fit.fe_params, list(ref["fixed_effects"].values()), rtol=1e-6)
+    # L-BFGS's default tolerance leaves the variance parameters ~1e-5 relative short.
+    np.testing.assert_allclose(fit.bse_fe, list(ref["std_error"].values()), rtol=5e-4)
+    assert np.sqrt(fit.scale) == pytest.approx(ref["sigma"], rel=1e-4)
+    text = output_text("08-diagnostics-and-prediction")
+    assert f"{ref['fixed_effects']['Days']:.3f}" in text and f"{ref['sigma']:.3f}" in text
