@@ -16,6 +16,7 @@ import json
 import re
 
 import numpy as np
+import pandas as pd
 import pytest
 import statsmodels.formula.api as smf
 from conftest import ROOT
@@ -269,3 +270,40 @@ def test_sensitivity_refits_match_lme4(sleep, entry, drop):
     assert np.sqrt(fit.scale) == pytest.approx(ref["sigma"], rel=1e-4)
     text = output_text("08-diagnostics-and-prediction")
     assert f"{ref['fixed_effects']['Days']:.3f}" in text and f"{ref['sigma']:.3f}" in text
+
+
+# ---- Chapter 6 --------------------------------------------------------------------------
+
+
+def test_held_out_days_are_predicted_better_on_average_by_partial_pooling(sleep):
+    """Fit on days 0-7, predict days 8 and 9: statsmodels reproduces lme4's per-subject
+    errors, partial pooling wins overall but not for every subject, and loses for 335."""
+    ref = CLAIMS["chapter_06"]["held_out_days"]
+    train, held_out = sleep[sleep["Days"] <= 7], sleep[sleep["Days"] >= 8]
+    fit = smf.mixedlm("Reaction ~ Days", train, groups="Subject", re_formula="Days").fit(
+        reml=True, **TIGHT
+    )
+    lines = course.subject_coefficients(fit).loc[held_out["Subject"]]
+    mixed = lines["Intercept"].to_numpy() + lines["Days"].to_numpy() * held_out["Days"].to_numpy()
+    own = np.array(
+        [
+            np.polyval(np.polyfit(rows["Days"], rows["Reaction"], 1), day)
+            for subject, day in zip(held_out["Subject"], held_out["Days"])
+            for rows in [train[train["Subject"] == subject]]
+        ]
+    )
+    errors = {
+        "mixed": (held_out["Reaction"].to_numpy() - mixed) ** 2,
+        "own": (held_out["Reaction"].to_numpy() - own) ** 2,
+    }
+    for name, squared in errors.items():
+        per_subject = pd.Series(squared, index=held_out["Subject"]).groupby(level=0).mean()
+        np.testing.assert_allclose(per_subject[ref["subjects"]], ref[f"mse_{name}"], rtol=1e-5)
+    assert ref["rmse_mixed"] < ref["rmse_own"] < ref["rmse_population"]
+    better = np.array(ref["mse_mixed"]) < np.array(ref["mse_own"])
+    assert 0.5 < better.mean() < 1
+    assert not better[ref["subjects"].index("335")]
+    text = output_text("06-partial-pooling")
+    assert f"for {better.sum()} of {better.size} subjects" in text
+    for name in ("own", "mixed", "population"):
+        assert f"{ref[f'rmse_{name}']:.2f}" in text
