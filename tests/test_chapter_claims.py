@@ -307,3 +307,29 @@ def test_held_out_days_are_predicted_better_on_average_by_partial_pooling(sleep)
     assert f"for {better.sum()} of {better.size} subjects" in text
     for name in ("own", "mixed", "population"):
         assert f"{ref[f'rmse_{name}']:.2f}" in text
+
+
+def test_bend_of_subject_309_comes_from_its_own_estimates_not_the_covariance():
+    """With lme4's variance components: W barely changes when the covariance is set to 0,
+    and a subject's own intercept and slope correlate at -mean(d) / sqrt(mean(d^2))."""
+    fit = STANDARD["models"]["correlated"]["REML"]
+    components = {(row["var1"], row["var2"]): row["vcov"] for row in fit["variance_components"]}
+    between = np.array(
+        [
+            [components[("(Intercept)", None)], components[("(Intercept)", "Days")]],
+            [components[("(Intercept)", "Days")], components[("Days", None)]],
+        ]
+    )
+    days = np.arange(10.0)
+    design = np.column_stack([np.ones(10), days])
+    own_precision = design.T @ design / fit["residual_variance"]
+
+    def weights(g):
+        return np.linalg.solve(np.linalg.inv(g) + own_precision, own_precision)
+
+    with_cov, without_cov = weights(between), weights(np.diag(np.diag(between)))
+    assert abs(with_cov[1, 0] - without_cov[1, 0]) < 0.005
+    closed_form = -days.mean() / np.sqrt(np.mean(days**2))
+    text = output_text("06-partial-pooling")
+    assert f"own intercept and slope estimates: {closed_form:.2f}" in text
+    assert f"{without_cov[1, 0]:.3f}" in text and f"{without_cov[0, 0]:.3f}" in text
