@@ -388,6 +388,327 @@ def varcorr(result, group_name: str = "Subject") -> pd.DataFrame:
 # Small-sample inference: Satterthwaite t-tests and the parametric bootstrap.
 # ---------------------------------------------------------------------------------------
 
+__all__ += ["satterthwaite"]
+
+
+class _RemlDeviance:
+    """lme4's REML deviance of a statsmodels ``MixedLM`` as a function of (theta, sigma).
+
+    The random effects of all groups are stacked into one vector b = sigma * Lambda(theta) u
+    with u ~ N(0, I), as in lme4 (Bates et al. 2015, J Stat Softw 67(1), section 3). Lambda
+    is block diagonal: for each group a lower-triangular Cholesky factor of ``cov_re /
+    scale`` (its entries are the first thetas), and for each variance component one scalar
+    times an identity block. The design's cross products are computed once, so each
+    evaluation costs one Cholesky factorisation of a q x q matrix (q = number of random
+    effects), whatever the number of rows.
+    """
+
+    def __init__(self, model):
+        from scipy import sparse
+
+        groups = model.group_labels
+        k_re = model.k_re
+        vc_names = list(model.exog_vc.names) if model.k_vc else []
+        blocks = []
+        lambda_rows, lambda_cols, theta_index = [], [], []
+        offset = 0
+        # Theta layout: the lower triangle of the k_re x k_re factor (row-major), then one
+        # theta per variance component.
+        tril_rows, tril_cols = np.tril_indices(k_re)
+        for index, label in enumerate(groups):
+            parts = [np.asarray(model.exog_re_li[index], dtype=float).reshape(-1, k_re)]
+            lambda_rows.extend(offset + tril_rows)
+            lambda_cols.extend(offset + tril_cols)
+            theta_index.extend(range(len(tril_rows)))
+            width = k_re
+            for j, name in enumerate(vc_names):
+                mat = np.asarray(model.exog_vc.mats[j][index], dtype=float)
+                parts.append(mat)
+                columns = offset + width + np.arange(mat.shape[1])
+                lambda_rows.extend(columns)
+                lambda_cols.extend(columns)
+                theta_index.extend([len(tril_rows) + j] * mat.shape[1])
+                width += mat.shape[1]
+            blocks.append(np.hstack(parts))
+            offset += width
+        Z = sparse.block_diag(blocks, format="csc") if offset else sparse.csc_matrix(
+            (sum(len(y) for y in model.endog_li), 0)
+        )
+        X = np.vstack([np.asarray(x, dtype=float) for x in model.exog_li])
+        y = np.concatenate([np.asarray(v, dtype=float) for v in model.endog_li])
+        self.n, self.p = X.shape
+        self.q = offset
+        self.n_theta = len(tril_rows) + len(vc_names)
+        self.k_re = k_re
+        self.vc_names = vc_names
+        self.lambda_flat = np.asarray(lambda_rows, dtype=int) * offset + np.asarray(
+            lambda_cols, dtype=int
+        )
+        self.theta_index = np.asarray(theta_index, dtype=int)
+        ZtZ = (Z.T @ Z).toarray() if offset else np.zeros((0, 0))
+        self.ZtZ = ZtZ
+        self.ZtX = np.asarray(Z.T @ X)
+        self.Zty = np.asarray(Z.T @ y)
+        self.XtX = X.T @ X
+        self.Xty = X.T @ y
+        self.yty = float(y @ y)
+
+    def theta_from_result(self, result) -> np.ndarray:
+        scale = float(result.scale)
+        cov = np.asarray(result.cov_re, dtype=float).reshape(self.k_re, self.k_re) / scale
+        factor = _semidefinite_cholesky(cov)
+        theta = list(factor[np.tril_indices(self.k_re)])
+        vcomp = np.atleast_1d(np.asarray(result.vcomp, dtype=float)) if self.vc_names else []
+        theta.extend(np.sqrt(np.maximum(np.asarray(vcomp, dtype=float), 0.0) / scale))
+        return np.asarray(theta, dtype=float)
+
+    def _solve(self, theta):
+        from scipy.linalg import cho_factor, cho_solve, solve_triangular
+
+        q = self.q
+        lam = np.zeros(q * q)
+        lam[self.lambda_flat] = theta[self.theta_index]
+        lam = lam.reshape(q, q)
+        M = lam.T @ self.ZtZ @ lam + np.eye(q)
+        L = np.linalg.cholesky(M)
+        cu = solve_triangular(L, lam.T @ self.Zty, lower=True, check_finite=False)
+        RZX = solve_triangular(L, lam.T @ self.ZtX, lower=True, check_finite=False)
+        XVX = self.XtX - RZX.T @ RZX  # X' V^-1 X with V = I + Z Lambda Lambda' Z'
+        rhs = self.Xty - RZX.T @ cu
+        chol = cho_factor(XVX, lower=True, check_finite=False)
+        beta = cho_solve(chol, rhs, check_finite=False)
+        pwrss = self.yty - cu @ cu - rhs @ beta
+        log_det_L2 = 2.0 * np.sum(np.log(np.diag(L)))
+        log_det_XVX = 2.0 * np.sum(np.log(np.diag(chol[0])))
+        return XVX, chol, pwrss, log_det_L2, log_det_XVX
+
+    def deviance(self, varpar) -> float:
+        """-2 x REML log-likelihood at (theta, sigma), not profiled (lmerTest's devfun_vp)."""
+        theta, sigma = np.asarray(varpar[:-1], dtype=float), float(varpar[-1])
+        _, _, pwrss, log_det_L2, log_det_XVX = self._solve(theta)
+        sigma2 = sigma * sigma
+        log_2pi_s2 = np.log(2.0 * np.pi * sigma2)
+        return (
+            log_det_L2 + pwrss / sigma2 + self.n * log_2pi_s2 + log_det_XVX - self.p * log_2pi_s2
+        )
+
+    def profiled_deviance(self, theta) -> float:
+        """lme4's REML criterion: the deviance with sigma^2 = pwrss / (n - p)."""
+        _, _, pwrss, _, _ = self._solve(np.asarray(theta, dtype=float))
+        sigma = np.sqrt(pwrss / (self.n - self.p))
+        return self.deviance(np.append(theta, sigma))
+
+    def vcov_beta(self, varpar) -> np.ndarray:
+        """sigma^2 (X' V^-1 X)^-1, lme4's ``vcov()``, shape (p, p)."""
+        from scipy.linalg import cho_solve
+
+        _, chol, _, _, _ = self._solve(np.asarray(varpar[:-1], dtype=float))
+        return float(varpar[-1]) ** 2 * cho_solve(chol, np.eye(self.p))
+
+
+def _semidefinite_cholesky(matrix: np.ndarray) -> np.ndarray:
+    """Lower Cholesky factor that tolerates a singular (boundary) covariance matrix:
+    a zero pivot gives a zero column, as lme4's theta has at a singular fit."""
+    k = matrix.shape[0]
+    factor = np.zeros_like(matrix)
+    for j in range(k):
+        pivot = matrix[j, j] - factor[j, :j] @ factor[j, :j]
+        if pivot <= 1e-12 * max(1.0, abs(matrix[j, j])):
+            continue
+        factor[j, j] = np.sqrt(pivot)
+        for i in range(j + 1, k):
+            factor[i, j] = (matrix[i, j] - factor[i, :j] @ factor[j, :j]) / factor[j, j]
+    return factor
+
+
+def _steps(x: np.ndarray) -> np.ndarray:
+    # First steps of 1e-3 relative, but at least 1e-4: numDeriv's relative 1e-4 step is
+    # lost in rounding error for a small theta (an off-diagonal Cholesky entry of 0.015
+    # gives a second difference over 2e-7, where the deviance's rounding, about 1e-12,
+    # swamps the curvature). Richardson extrapolation then removes the truncation error.
+    return 1e-3 * np.maximum(np.abs(x), 0.1)
+
+
+def _richardson(estimates: list) -> np.ndarray:
+    # Central differences at steps h, h/2, h/4, ... have errors in h^2, h^4, ...;
+    # Richardson extrapolation removes them one order at a time (as numDeriv does).
+    table = [np.asarray(e, dtype=float) for e in estimates]
+    for m in range(1, len(table)):
+        factor = 4.0**m
+        table = [(factor * table[k + 1] - table[k]) / (factor - 1) for k in range(len(table) - 1)]
+    return table[0]
+
+
+def _numerical_jacobian(func, x: np.ndarray, r: int = 4) -> np.ndarray:
+    """Derivatives of an array-valued func at x, shape (len(x),) + func(x).shape."""
+    h0 = _steps(x)
+    estimates = []
+    for k in range(r):
+        h = h0 / 2.0**k
+        rows = []
+        for i in range(len(x)):
+            step = np.zeros_like(x)
+            step[i] = h[i]
+            rows.append((np.asarray(func(x + step)) - np.asarray(func(x - step))) / (2 * h[i]))
+        estimates.append(np.stack(rows))
+    return _richardson(estimates)
+
+
+def _numerical_hessian(func, x: np.ndarray, r: int = 4) -> np.ndarray:
+    """Hessian of a scalar func at x, shape (len(x), len(x))."""
+    h0 = _steps(x)
+    f0 = func(x)
+    n = len(x)
+    estimates = []
+    for k in range(r):
+        h = h0 / 2.0**k
+        H = np.zeros((n, n))
+        for i in range(n):
+            ei = np.zeros(n)
+            ei[i] = h[i]
+            H[i, i] = (func(x + ei) - 2 * f0 + func(x - ei)) / h[i] ** 2
+            for j in range(i):
+                ej = np.zeros(n)
+                ej[j] = h[j]
+                H[i, j] = H[j, i] = (
+                    func(x + ei + ej) - func(x + ei - ej) - func(x - ei + ej) + func(x - ei - ej)
+                ) / (4 * h[i] * h[j])
+        estimates.append(H)
+    return _richardson(estimates)
+
+
+def satterthwaite(result, contrast=None, level: float = 0.95) -> pd.DataFrame:
+    """t-tests of fixed effects with Satterthwaite's degrees of freedom, as lmerTest computes them.
+
+    Parameters
+    ----------
+    result : statsmodels ``MixedLMResults``
+        A converged REML fit of ``smf.mixedlm`` with any of the course's structures:
+        random intercepts, correlated slopes (``re_formula``), uncorrelated slopes or other
+        variance components (``vc_formula``), and crossed factors written as variance
+        components of one constant group.
+    contrast : None, array-like of shape (p,) or (m, p), or pandas.DataFrame, optional
+        Linear combinations c of the p fixed effects to test (c' beta = 0). ``None`` (the
+        default) tests each fixed effect. A DataFrame's columns must be the names in
+        ``result.fe_params`` and its index names the rows; otherwise rows are named
+        ``"contrast 1"``, ``"contrast 2"``, ...
+    level : float
+        Confidence level of the t interval (0.95 gives the columns ``[0.025`` and ``0.975]``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per fixed effect (indexed by ``result.fe_params``' names) or per contrast,
+        with columns ``Estimate`` (c' beta), ``Std.Err.``, ``df``, ``t``, ``P>|t|``
+        (two-sided) and the interval's lower and upper limits.
+
+    Method
+    ------
+    Kuznetsova, Brockhoff and Christensen (2017), "lmerTest package: tests in linear mixed
+    effects models", J Stat Softw 82(13), section 3.3, following Satterthwaite (1946). The
+    variance parameters are lme4's: theta (the relative Cholesky factor of the random
+    effects' covariance, one value per variance component) and the residual SD sigma. With
+    f(theta, sigma) = c' Cov(beta) c and Cov(beta) = sigma^2 (X' V^-1 X)^-1,
+
+        df = 2 f^2 / (g' A g),
+
+    where g is the gradient of f and A = 2 H^-1 the asymptotic covariance of (theta,
+    sigma), H being the Hessian of the REML deviance (-2 x restricted log-likelihood, not
+    profiled) at the estimates. Gradient and Hessian are taken numerically with
+    Richardson extrapolation, as lmerTest does with numDeriv; a Hessian that is not
+    positive definite (a fit on the boundary) is inverted on its positive eigenvalues
+    only, as in lmerTest, with a warning.
+
+    The standard error is lme4's sqrt(c' sigma^2 (X' V^-1 X)^-1 c) at the REML estimates,
+    the one ``lmerTest::summary`` prints. On unbalanced data it differs from statsmodels'
+    ``bse_fe``, which inverts the Hessian of all parameters jointly (fixed effects and
+    variance parameters), by construction; on balanced designs the two agree.
+
+    Raises
+    ------
+    ValueError
+        If ``result`` is a maximum-likelihood fit (the method and lmerTest's default need
+        the REML criterion), if statsmodels reports that the fit did not converge, or if a
+        contrast does not have p columns.
+    """
+    from scipy import stats
+
+    model = result.model
+    if not getattr(model, "reml", False):
+        raise ValueError(
+            "satterthwaite() needs a REML fit (fit(reml=True), statsmodels' default); "
+            "this result was fitted by maximum likelihood."
+        )
+    if not getattr(result, "converged", True):
+        raise ValueError(
+            "The fit did not converge, so its variance estimates are not an optimum and the "
+            "Satterthwaite degrees of freedom would be meaningless. Refit, e.g. with "
+            'fit(method=["bfgs", "lbfgs"]), until statsmodels reports convergence.'
+        )
+    names = list(result.fe_params.index)
+    p = len(names)
+    if contrast is None:
+        C = np.eye(p)
+        row_names = names
+    elif isinstance(contrast, pd.DataFrame):
+        missing = [n for n in names if n not in contrast.columns]
+        if missing or contrast.shape[1] != p:
+            raise ValueError(
+                f"The contrast's columns must be the fixed effects {names}; got {list(contrast.columns)}."
+            )
+        C = contrast[names].to_numpy(dtype=float)
+        row_names = list(contrast.index)
+    else:
+        C = np.atleast_2d(np.asarray(contrast, dtype=float))
+        if C.shape[1] != p:
+            raise ValueError(f"A contrast needs {p} columns (one per fixed effect); got {C.shape[1]}.")
+        row_names = [f"contrast {i + 1}" for i in range(C.shape[0])]
+
+    deviance = _RemlDeviance(model)
+    varpar = np.append(deviance.theta_from_result(result), np.sqrt(float(result.scale)))
+    vcov = deviance.vcov_beta(varpar)
+    jac = _numerical_jacobian(deviance.vcov_beta, varpar)  # (k, p, p)
+    hessian = _numerical_hessian(deviance.deviance, varpar)
+    values, vectors = np.linalg.eigh(hessian)
+    tol = 1e-8
+    if np.any(values <= tol):
+        import warnings
+
+        warnings.warn(
+            f"The Hessian of the REML deviance has {np.sum(values <= tol)} eigenvalue(s) that "
+            "are not positive (a fit on the boundary, or not at the optimum); they are left "
+            "out of its inverse, as lmerTest does, and the degrees of freedom are uncertain.",
+            RuntimeWarning,
+            stacklevel=2,
+        )
+    positive = values > tol
+    cov_varpar = 2.0 * (vectors[:, positive] / values[positive]) @ vectors[:, positive].T
+
+    beta = result.fe_params.to_numpy(dtype=float)
+    estimate = C @ beta
+    variance = np.einsum("ij,jk,ik->i", C, vcov, C)
+    gradient = np.einsum("ij,ajk,ik->ia", C, jac, C)  # (m, k)
+    denominator = np.einsum("ia,ab,ib->i", gradient, cov_varpar, gradient)
+    df = 2.0 * variance**2 / denominator
+    se = np.sqrt(variance)
+    t = estimate / se
+    p_value = 2.0 * stats.t.sf(np.abs(t), df)
+    half = stats.t.ppf(0.5 + level / 2.0, df) * se
+    lower_name = f"[{(1 - level) / 2:g}"
+    upper_name = f"{1 - (1 - level) / 2:g}]"
+    return pd.DataFrame(
+        {
+            "Estimate": estimate,
+            "Std.Err.": se,
+            "df": df,
+            "t": t,
+            "P>|t|": p_value,
+            lower_name: estimate - half,
+            upper_name: estimate + half,
+        },
+        index=pd.Index(row_names),
+    )
+
 
 # ---------------------------------------------------------------------------------------
 # Checking a fitted model: convergence, boundary (singular) fits, influence.
