@@ -416,7 +416,12 @@ class _RemlDeviance:
         # theta per variance component.
         tril_rows, tril_cols = np.tril_indices(k_re)
         for index, label in enumerate(groups):
-            parts = [np.asarray(model.exog_re_li[index], dtype=float).reshape(-1, k_re)]
+            rows = len(model.endog_li[index])
+            parts = [
+                np.asarray(model.exog_re_li[index], dtype=float).reshape(rows, k_re)
+                if k_re
+                else np.zeros((rows, 0))
+            ]
             lambda_rows.extend(offset + tril_rows)
             lambda_cols.extend(offset + tril_cols)
             theta_index.extend(range(len(tril_rows)))
