@@ -436,8 +436,10 @@ class _RemlDeviance:
                 width += mat.shape[1]
             blocks.append(np.hstack(parts))
             offset += width
-        Z = sparse.block_diag(blocks, format="csc") if offset else sparse.csc_matrix(
-            (sum(len(y) for y in model.endog_li), 0)
+        Z = (
+            sparse.block_diag(blocks, format="csc")
+            if offset
+            else sparse.csc_matrix((sum(len(y) for y in model.endog_li), 0))
         )
         X = np.vstack([np.asarray(x, dtype=float) for x in model.exog_li])
         y = np.concatenate([np.asarray(v, dtype=float) for v in model.endog_li])
@@ -471,7 +473,7 @@ class _RemlDeviance:
         self.Xty = self.X.T @ y
         self.yty = float(y @ y)
 
-    def with_response(self, y_data: np.ndarray) -> "_RemlDeviance":
+    def with_response(self, y_data: np.ndarray) -> _RemlDeviance:
         """A copy for a new response, given in the order of the model's data rows."""
         import copy
 
@@ -526,9 +528,7 @@ class _RemlDeviance:
         _, _, pwrss, log_det_L2, log_det_XVX, _ = self._solve(theta)
         sigma2 = sigma * sigma
         log_2pi_s2 = np.log(2.0 * np.pi * sigma2)
-        return (
-            log_det_L2 + pwrss / sigma2 + self.n * log_2pi_s2 + log_det_XVX - self.p * log_2pi_s2
-        )
+        return log_det_L2 + pwrss / sigma2 + self.n * log_2pi_s2 + log_det_XVX - self.p * log_2pi_s2
 
     def profiled_deviance(self, theta) -> float:
         """lme4's REML criterion: the deviance with sigma^2 = pwrss / (n - p)."""
@@ -570,27 +570,42 @@ class _RemlDeviance:
             return value, gradient
 
         best = minimize(
-            value_and_gradient, np.asarray(theta_start, dtype=float), jac=True,
-            method="L-BFGS-B", options={"ftol": 1e-12, "gtol": 1e-6, "maxiter": 500},
+            value_and_gradient,
+            np.asarray(theta_start, dtype=float),
+            jac=True,
+            method="L-BFGS-B",
+            options={"ftol": 1e-12, "gtol": 1e-6, "maxiter": 500},
         )
         if not best.success:
             # L-BFGS-B's line search can stop at the optimum when the finite-difference
             # gradient is noise; Nelder-Mead (no gradient) then confirms or improves it.
             best = minimize(
-                self.profiled, best.x, args=(reml,), method="Nelder-Mead",
+                self.profiled,
+                best.x,
+                args=(reml,),
+                method="Nelder-Mead",
                 options={"xatol": 1e-8, "fatol": 1e-10, "maxiter": 5000},
             )
         theta = best.x
         _, _, pwrss, _, _, beta = self._solve(theta)
         sigma = np.sqrt(pwrss / (self.n - self.p if reml else self.n))
-        return {"theta": theta, "beta": beta, "sigma": sigma, "deviance": float(best.fun),
-                "converged": bool(best.success)}
+        return {
+            "theta": theta,
+            "beta": beta,
+            "sigma": sigma,
+            "deviance": float(best.fun),
+            "converged": bool(best.success),
+        }
 
     def simulate(self, theta, sigma, beta, rng) -> np.ndarray:
         """One response drawn from the model, in the order of the model's data rows."""
         lam = self.lambda_matrix(theta)
         b = sigma * (lam @ rng.standard_normal(self.q))
-        stacked = self.X @ np.asarray(beta, dtype=float) + self.Z @ b + sigma * rng.standard_normal(self.n)
+        stacked = (
+            self.X @ np.asarray(beta, dtype=float)
+            + self.Z @ b
+            + sigma * rng.standard_normal(self.n)
+        )
         y = np.empty(self.n)
         y[self.order] = stacked
         return y
@@ -641,11 +656,12 @@ def _semidefinite_cholesky(matrix: np.ndarray) -> np.ndarray:
 
 
 def _steps(x: np.ndarray) -> np.ndarray:
-    # First steps of 1e-3 relative, but at least 1e-4: numDeriv's relative 1e-4 step is
-    # lost in rounding error for a small theta (an off-diagonal Cholesky entry of 0.015
-    # gives a second difference over 2e-7, where the deviance's rounding, about 1e-12,
-    # swamps the curvature). Richardson extrapolation then removes the truncation error.
-    return 1e-3 * np.maximum(np.abs(x), 0.1)
+    # First steps of 1e-2 relative, but at least 1e-3; Richardson extrapolation then
+    # removes the truncation error. numDeriv's relative 1e-4 is far too small here: the
+    # deviance is a sum over all rows and carries rounding error of about 1e-12 of its
+    # size, which a second difference divides by the step squared (with 1e-3 the df of
+    # the crossed rating study changed in the 5th digit from one process to the next).
+    return 1e-2 * np.maximum(np.abs(x), 0.1)
 
 
 def _richardson(estimates: list) -> np.ndarray:
@@ -780,7 +796,9 @@ def satterthwaite(result, contrast=None, level: float = 0.95) -> pd.DataFrame:
     else:
         C = np.atleast_2d(np.asarray(contrast, dtype=float))
         if C.shape[1] != p:
-            raise ValueError(f"A contrast needs {p} columns (one per fixed effect); got {C.shape[1]}.")
+            raise ValueError(
+                f"A contrast needs {p} columns (one per fixed effect); got {C.shape[1]}."
+            )
         row_names = [f"contrast {i + 1}" for i in range(C.shape[0])]
 
     deviance = _RemlDeviance(model)
@@ -919,7 +937,9 @@ def bootstrap_lrt(small, large, n_boot: int, rng: np.random.Generator) -> Bootst
         raise ValueError("The two models must be fitted to the same rows and response.")
     if reml and not (
         small_dev.X.shape == large_dev.X.shape
-        and np.array_equal(small_dev.X[np.argsort(small_dev.order)], large_dev.X[np.argsort(large_dev.order)])
+        and np.array_equal(
+            small_dev.X[np.argsort(small_dev.order)], large_dev.X[np.argsort(large_dev.order)]
+        )
     ):
         raise ValueError(
             "REML log-likelihoods of models with different fixed effects are not comparable; "
@@ -927,7 +947,9 @@ def bootstrap_lrt(small, large, n_boot: int, rng: np.random.Generator) -> Bootst
         )
     theta_small = small_dev.theta_from_result(small)
     theta_large = large_dev.theta_from_result(large)
-    observed = small_dev.fit(theta_small, reml)["deviance"] - large_dev.fit(theta_large, reml)["deviance"]
+    observed = (
+        small_dev.fit(theta_small, reml)["deviance"] - large_dev.fit(theta_large, reml)["deviance"]
+    )
     sigma = float(np.sqrt(small.scale))
     beta = small.fe_params.to_numpy(dtype=float)
     statistics = np.empty(n_boot)
