@@ -9,6 +9,7 @@ that variable from the repository address in ``_config.yml``.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import urllib.request
@@ -49,19 +50,25 @@ class DatasetSpec:
     filename: str
     columns: dict  # column name -> "float", "int" or "str"
     rows: int
+    sha256: str  # as published in data/README.md (tests/test_data_checks.py checks they agree)
+    key: tuple = ()  # columns that identify a row: no two rows may share their values
 
 
 DATASETS = {
     "sleepstudy": DatasetSpec(
-        "sleepstudy.csv", {"Reaction": "float", "Days": "int", "Subject": "str"}, 180
+        "sleepstudy.csv", {"Reaction": "float", "Days": "int", "Subject": "str"}, 180,
+        "0a002bec8be2fa9d40dbbf3d5038e614d113a4fd5bf8813f6f4271c3d6294675", ("Subject", "Days"),
     ),
     "cbpp": DatasetSpec(
-        "cbpp.csv", {"herd": "str", "incidence": "int", "size": "int", "period": "str"}, 56
+        "cbpp.csv", {"herd": "str", "incidence": "int", "size": "int", "period": "str"}, 56,
+        "1a2c82ed41e8b4168d943848b61eebfe5d8a79af24e534c6551df0c41e1e17ba", ("herd", "period"),
     ),
     "crossed-ratings": DatasetSpec(
         "crossed-ratings.csv",
         {"participant": "str", "stimulus": "str", "category": "str", "cond": "float", "rating": "float"},
         1200,
+        "853fb173ca4d0ca8f4ef23e0c26424a16fbf065f8d5625aa2c206e6737b1b5dc",
+        ("participant", "stimulus"),
     ),
 }
 
@@ -98,7 +105,15 @@ def data_file(filename: str) -> Path:
 
 
 def load_dataset(name: str) -> pd.DataFrame:
-    """Read one of the course's data sets and check its columns, types and size."""
+    """Read one of the course's data sets and check it before anything is computed from it.
+
+    ``name`` is a key of ``DATASETS``. Returns the data as a DataFrame with the columns and
+    types of its ``DatasetSpec``. Raises ``KeyError`` for an unknown name and
+    ``DataFileError`` for a file that is missing, unreadable, lacks a column, has the wrong
+    number of rows, missing or mistyped values, a repeated row (for sleepstudy: the same
+    subject and day twice), or content whose sha256 differs from the one published in
+    data/README.md (an edited value, say). The message names the file and the problem.
+    """
     if name not in DATASETS:
         raise KeyError(f"Unknown data set {name!r}; known: {', '.join(sorted(DATASETS))}")
     spec = DATASETS[name]
@@ -135,6 +150,21 @@ def load_dataset(name: str) -> pd.DataFrame:
             frame[column] = frame[column].astype("int64")
         else:
             frame[column] = frame[column].astype("float64")
+    if spec.key:
+        repeated = frame[frame.duplicated(list(spec.key), keep=False)]
+        if len(repeated):
+            first = ", ".join(f"{k} {repeated.iloc[0][k]}" for k in spec.key)
+            raise DataFileError(
+                f"{path} has {len(repeated)} rows that share their {' and '.join(spec.key)} "
+                f"(the first: {first}); each {' and '.join(spec.key)} must appear once."
+            )
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    if digest != spec.sha256:
+        raise DataFileError(
+            f"{path} is not the course's {spec.filename}: its sha256 is {digest}, the published "
+            f"one (data/README.md) is {spec.sha256}. A value was changed or the file was damaged; "
+            "restore it from the repository (or delete it, so that a lone notebook downloads it again)."
+        )
     return frame
 
 

@@ -8,6 +8,7 @@ estimates as this machine's own kernel, to far more digits than any chapter prin
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import subprocess
@@ -47,6 +48,7 @@ print(json.dumps({
 """
 
 
+@functools.cache
 def probe(kernel: str | None) -> dict:
     env = dict(os.environ)
     env.pop("OPENBLAS_CORETYPE", None)
