@@ -20,9 +20,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = str(ROOT / ".venv" / "bin" / "python")
@@ -48,24 +48,36 @@ def edit_cell(copy: Path, chapter: str, old: str, new: str, kind: str = "code") 
     notebook = json.loads(path.read_text())
     cells = [c for c in notebook["cells"] if c["cell_type"] == kind and old in "".join(c["source"])]
     if len(cells) != 1:
-        raise RuntimeError(f"{chapter}: {len(cells)} {kind} cells contain {old!r}; update the fault")
+        raise RuntimeError(
+            f"{chapter}: {len(cells)} {kind} cells contain {old!r}; update the fault"
+        )
     cells[0]["source"] = "".join(cells[0]["source"]).replace(old, new, 1)
     path.write_text(json.dumps(notebook, indent=1, ensure_ascii=False) + "\n")
 
 
 def refresh(copy: Path, chapter: str) -> None:
-    subprocess.run([PYTHON, "scripts/refresh_notebooks.py", f"chapters/{chapter}.ipynb"],
-                   cwd=copy, check=True, capture_output=True)
+    subprocess.run(
+        [PYTHON, "scripts/refresh_notebooks.py", f"chapters/{chapter}.ipynb"],
+        cwd=copy,
+        check=True,
+        capture_output=True,
+    )
 
 
 def mixture_doubled(copy: Path) -> None:
-    edit_cell(copy, "05-model-comparison", "return 0.5 * low + 0.5 * stats.chi2.sf(statistic, df_high)",
-              "return low + stats.chi2.sf(statistic, df_high)")
+    edit_cell(
+        copy,
+        "05-model-comparison",
+        "return 0.5 * low + 0.5 * stats.chi2.sf(statistic, df_high)",
+        "return low + stats.chi2.sf(statistic, df_high)",
+    )
     refresh(copy, "05-model-comparison")
 
 
 def wrong_ddof(copy: Path) -> None:
-    edit_cell(copy, "11-power-by-simulation", "slopes.std(axis=-1, ddof=1)", "slopes.std(axis=-1, ddof=0)")
+    edit_cell(
+        copy, "11-power-by-simulation", "slopes.std(axis=-1, ddof=1)", "slopes.std(axis=-1, ddof=0)"
+    )
     refresh(copy, "11-power-by-simulation")
 
 
@@ -103,7 +115,11 @@ def prose_number_changed(copy: Path) -> None:
     # The ICC quoted in chapter 2's prose, not glued: 0.589 becomes 0.598.
     path = copy / "chapters" / "02-random-intercepts.ipynb"
     notebook = json.loads(path.read_text())
-    cells = [c for c in notebook["cells"] if c["cell_type"] == "markdown" and "0.589" in "".join(c["source"])]
+    cells = [
+        c
+        for c in notebook["cells"]
+        if c["cell_type"] == "markdown" and "0.589" in "".join(c["source"])
+    ]
     if not cells:
         raise RuntimeError("02-random-intercepts: no markdown cell quotes 0.589; update the fault")
     cells[-1]["source"] = "".join(cells[-1]["source"]).replace("0.589", "0.598")
@@ -116,9 +132,16 @@ def reads_outside(copy: Path) -> None:
     outside.write_text("a note kept next to the clone\n")
     path = copy / "chapters" / "02-random-intercepts.ipynb"
     notebook = json.loads(path.read_text())
-    notebook["cells"].append({"cell_type": "code", "execution_count": None, "id": "f0a1b2c3",
-                              "metadata": {}, "outputs": [],
-                              "source": f"print(open({str(outside)!r}).read())"})
+    notebook["cells"].append(
+        {
+            "cell_type": "code",
+            "execution_count": None,
+            "id": "f0a1b2c3",
+            "metadata": {},
+            "outputs": [],
+            "source": f"print(open({str(outside)!r}).read())",
+        }
+    )
     path.write_text(json.dumps(notebook, indent=1, ensure_ascii=False) + "\n")
     refresh(copy, "02-random-intercepts")
 
@@ -138,31 +161,65 @@ def prose_tests() -> list[str]:
 
 
 FAULTS = [
-    Fault("chapter 5 mixture p-value doubled, outputs refreshed", mixture_doubled,
-          ["tests/test_independent_numbers.py", "chapters/05-model-comparison.ipynb"]),
-    Fault("chapter 11 SD with ddof=0, outputs refreshed", wrong_ddof,
-          ["tests/test_independent_numbers.py", "chapters/11-power-by-simulation.ipynb"]),
-    Fault("figure image deleted from chapter 2", image_deleted,
-          ["tests/test_test_machinery.py", "chapters/02-random-intercepts.ipynb"]),
-    Fault("sanitizer rewrites numbers, a stored number changed", sanitizer_weakened,
-          ["tests/test_test_machinery.py", "chapters/02-random-intercepts.ipynb"]),
-    Fault("unpinned requirement", unpinned_requirement,
-          ["tests/test_test_machinery.py", "tests/test_binder.py"]),
+    Fault(
+        "chapter 5 mixture p-value doubled, outputs refreshed",
+        mixture_doubled,
+        ["tests/test_independent_numbers.py", "chapters/05-model-comparison.ipynb"],
+    ),
+    Fault(
+        "chapter 11 SD with ddof=0, outputs refreshed",
+        wrong_ddof,
+        ["tests/test_independent_numbers.py", "chapters/11-power-by-simulation.ipynb"],
+    ),
+    Fault(
+        "figure image deleted from chapter 2",
+        image_deleted,
+        ["tests/test_test_machinery.py", "chapters/02-random-intercepts.ipynb"],
+    ),
+    Fault(
+        "sanitizer rewrites numbers, a stored number changed",
+        sanitizer_weakened,
+        ["tests/test_test_machinery.py", "chapters/02-random-intercepts.ipynb"],
+    ),
+    Fault(
+        "unpinned requirement",
+        unpinned_requirement,
+        ["tests/test_test_machinery.py", "tests/test_binder.py"],
+    ),
     Fault("prose number changed (chapter 2's ICC)", prose_number_changed, prose_tests()),
-    Fault("chapter 2 reads a file outside the repository, outputs refreshed", reads_outside,
-          ["tests/test_colab_fallback.py::test_lone_chapter_downloads_its_helpers_and_reproduces_its_outputs"
-           "[02-random-intercepts]", "chapters/02-random-intercepts.ipynb"]),
+    Fault(
+        "chapter 2 reads a file outside the repository, outputs refreshed",
+        reads_outside,
+        [
+            "tests/test_colab_fallback.py::test_lone_chapter_downloads_its_helpers_and_reproduces_its_outputs"
+            "[02-random-intercepts]",
+            "chapters/02-random-intercepts.ipynb",
+        ],
+    ),
 ]
 
 
 def run_tests(copy: Path, tests: list[str]) -> tuple[bool, str]:
-    run = subprocess.run([PYTHON, "-m", "pytest", "-p", "no:xdist", "-q", "--no-header", "-x", *tests],
-                         cwd=copy, capture_output=True, text=True)
+    run = subprocess.run(
+        [PYTHON, "-m", "pytest", "-p", "no:xdist", "-q", "--no-header", "-x", *tests],
+        cwd=copy,
+        capture_output=True,
+        text=True,
+    )
     text = re.sub(r"\x1b\[[0-9;]*m", "", run.stdout)
-    failed = [l for l in text.splitlines() if l.startswith(("FAILED", "ERROR"))]
+    failed = [line for line in text.splitlines() if line.startswith(("FAILED", "ERROR"))]
     # The first assertion message says what is wrong; the FAILED line says where.
-    message = next((l[1:].strip() for l in text.splitlines() if re.match(r"^E\s+\w*(Error|Exception)", l)), "")
-    summary = f"{failed[0]}\n           {message}" if failed else (text.strip().splitlines() or [""])[-1]
+    message = next(
+        (
+            line[1:].strip()
+            for line in text.splitlines()
+            if re.match(r"^E\s+\w*(Error|Exception)", line)
+        ),
+        "",
+    )
+    summary = (
+        f"{failed[0]}\n           {message}" if failed else (text.strip().splitlines() or [""])[-1]
+    )
     return run.returncode == 0, summary[:400]
 
 
@@ -183,9 +240,15 @@ def main(argv: list[str]) -> int:
             passed, summary = run_tests(copy, fault.tests)
             results.append((fault.name, not passed))
             verdict = "caught" if not passed else "NOT CAUGHT"
-            if passed and fault.plant is prose_number_changed and "tests/test_prose_numbers.py" not in fault.tests:
+            if (
+                passed
+                and fault.plant is prose_number_changed
+                and "tests/test_prose_numbers.py" not in fault.tests
+            ):
                 summary += " (tests/test_prose_numbers.py, which ties prose numbers to outputs, is not here yet)"
-            print(f"{verdict:10} {fault.name} ({time.perf_counter() - start:.0f} s)\n           {summary}")
+            print(
+                f"{verdict:10} {fault.name} ({time.perf_counter() - start:.0f} s)\n           {summary}"
+            )
     caught = sum(c for _, c in results)
     print(f"{caught} of {len(results)} faults caught")
     return 0 if caught == len(results) else 1

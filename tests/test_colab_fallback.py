@@ -33,8 +33,17 @@ from conftest import CHAPTERS, ROOT
 
 # nbval's comparison skips these output keys (nbval.plugin.IPyNbFile.skip_compare, images
 # included when nbdime is not used, as in this suite).
-SKIP_COMPARE = ("metadata", "traceback", "prompt_number", "output_type", "name", "execution_count",
-                "application/vnd.jupyter.widget-view+json", "image/png", "image/jpeg")
+SKIP_COMPARE = (
+    "metadata",
+    "traceback",
+    "prompt_number",
+    "output_type",
+    "name",
+    "execution_count",
+    "application/vnd.jupyter.widget-view+json",
+    "image/png",
+    "image/jpeg",
+)
 
 # Run before the chapter's first cell: record every file the kernel opens from now on.
 RECORD_READS = """
@@ -64,6 +73,7 @@ def sanitize_patterns() -> list[tuple[str, str]]:
 def comparable(outputs: list, patterns) -> dict[str, list]:
     """A cell's outputs as nbval compares them: streams merged, keyed by stream name or
     MIME type, skipped keys left out, strings sanitised."""
+
     def clean(value):
         if not isinstance(value, str):
             return value
@@ -142,8 +152,9 @@ def test_lone_chapter_downloads_its_helpers_and_reproduces_its_outputs(
     notebook.cells.insert(0, nbformat.v4.new_code_cell(RECORD_READS))
     notebook.cells.append(nbformat.v4.new_code_cell(REPORT_READS))
     before = len(requested)
-    client = NotebookClient(notebook, timeout=120, kernel_name="python3",
-                            resources={"metadata": {"path": str(folder)}})
+    client = NotebookClient(
+        notebook, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(folder)}}
+    )
     client.execute()  # raises CellExecutionError on the first failing cell
 
     assert (folder / "course.py").read_bytes() == (ROOT / "chapters" / "course.py").read_bytes()
@@ -151,7 +162,9 @@ def test_lone_chapter_downloads_its_helpers_and_reproduces_its_outputs(
 
     report = notebook.cells.pop()
     outside = json.loads("".join(o["text"] for o in report.outputs if o.get("name") == "stdout"))
-    assert not outside, f"{path.name} read files outside its folder (on a clean machine they are missing): {outside}"
+    assert not outside, (
+        f"{path.name} read files outside its folder (on a clean machine they are missing): {outside}"
+    )
     notebook.cells.pop(0)
 
     patterns = sanitize_patterns()
@@ -159,9 +172,15 @@ def test_lone_chapter_downloads_its_helpers_and_reproduces_its_outputs(
     fresh_code = [c for c in notebook.cells if c.cell_type == "code"]
     assert len(fresh_code) == len(stored_code)
     for number, (old, new) in enumerate(zip(stored_code, fresh_code)):
-        problems = [o for o in new.outputs if o["output_type"] == "error"
-                    or (o["output_type"] == "stream" and o["name"] == "stderr")]
-        assert not problems, f"{path.name} cell {number} printed errors or warnings when run alone: {problems}"
+        problems = [
+            o
+            for o in new.outputs
+            if o["output_type"] == "error"
+            or (o["output_type"] == "stream" and o["name"] == "stderr")
+        ]
+        assert not problems, (
+            f"{path.name} cell {number} printed errors or warnings when run alone: {problems}"
+        )
         assert comparable(new.outputs, patterns) == comparable(old.outputs, patterns), (
             f"{path.name} cell {number} prints something else when run alone"
         )
@@ -183,9 +202,14 @@ def bootstrap_source() -> str:
 
 def run_bootstrap(cwd: Path) -> subprocess.CompletedProcess:
     # The first cell is plain Python: run it as a script, in a given working folder.
-    return subprocess.run([sys.executable, "-c", bootstrap_source() + "\nprint(course.__file__)"],
-                          cwd=cwd, capture_output=True, text=True, timeout=120,
-                          env={**os.environ, "JPY_SESSION_NAME": ""})
+    return subprocess.run(
+        [sys.executable, "-c", bootstrap_source() + "\nprint(course.__file__)"],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "JPY_SESSION_NAME": ""},
+    )
 
 
 def test_bootstrap_without_course_or_network_says_what_it_tried(lone_folder_without_network):
@@ -193,7 +217,9 @@ def test_bootstrap_without_course_or_network_says_what_it_tried(lone_folder_with
     assert run.returncode != 0
     last = run.stderr.strip().splitlines()[-1]
     assert last.startswith("RuntimeError: course.py is in none of"), run.stderr
-    assert str(lone_folder_without_network) in last and "http://127.0.0.1:9/chapters/course.py" in last
+    assert (
+        str(lone_folder_without_network) in last and "http://127.0.0.1:9/chapters/course.py" in last
+    )
     # One clear error, not urllib's traceback with the RuntimeError chained after it.
     assert "During handling" not in run.stderr and "urllib" not in run.stderr.replace(last, "")
     assert not (lone_folder_without_network / "course.py").exists()

@@ -7,10 +7,9 @@ import re
 import pandas as pd
 import pytest
 
-import course_module
+import course
 from conftest import ROOT
 
-course = course_module.load()
 DATA = ROOT / "data"
 
 
@@ -27,7 +26,9 @@ def lone_folder(tmp_path, monkeypatch):
 def test_published_checksums_are_the_loaders():
     """data/README.md publishes a sha256 per file; course.py checks against the same."""
     text = (DATA / "README.md").read_text()
-    published = dict(re.findall(r"^## (\S+\.csv)\n.*?\| sha256 \| `([0-9a-f]{64})` \|", text, re.M | re.S))
+    published = dict(
+        re.findall(r"^## (\S+\.csv)\n.*?\| sha256 \| `([0-9a-f]{64})` \|", text, re.M | re.S)
+    )
     assert published == {spec.filename: spec.sha256 for spec in course.DATASETS.values()}
 
 
@@ -36,8 +37,11 @@ def test_duplicated_row_is_named(lone_folder):
     # Row 12 (subject 309, day 1) written twice in place of row 13: still 180 rows.
     lines[13] = lines[12]
     (lone_folder / "data" / "sleepstudy.csv").write_text("".join(lines))
-    with pytest.raises(course.DataFileError, match=r"2 rows that share their Subject and Days "
-                                                   r"\(the first: Subject 309, Days 1\)"):
+    with pytest.raises(
+        course.DataFileError,
+        match=r"2 rows that share their Subject and Days "
+        r"\(the first: Subject 309, Days 1\)",
+    ):
         course.load_sleepstudy()
 
 
@@ -46,11 +50,16 @@ def test_changed_value_fails_the_checksum(lone_folder):
     first_value = text.splitlines()[1].split(",")[0]
     changed = text.replace(first_value, str(float(first_value) + 10), 1)
     (lone_folder / "data" / "sleepstudy.csv").write_text(changed)
-    with pytest.raises(course.DataFileError, match=r"sleepstudy.csv is not the course's sleepstudy.csv: "
-                                                   r"its sha256 is [0-9a-f]{64}, the published one"):
+    with pytest.raises(
+        course.DataFileError,
+        match=r"sleepstudy.csv is not the course's sleepstudy.csv: "
+        r"its sha256 is [0-9a-f]{64}, the published one",
+    ):
         course.load_sleepstudy()
 
 
 def test_unchanged_copy_loads(lone_folder):
     (lone_folder / "data" / "sleepstudy.csv").write_bytes((DATA / "sleepstudy.csv").read_bytes())
-    assert course.load_sleepstudy().equals(pd.read_csv(DATA / "sleepstudy.csv").astype({"Subject": str}))
+    assert course.load_sleepstudy().equals(
+        pd.read_csv(DATA / "sleepstudy.csv").astype({"Subject": str})
+    )

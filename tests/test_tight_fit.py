@@ -21,9 +21,8 @@ import pytest
 import statsmodels.formula.api as smf
 from statsmodels.tools.sm_exceptions import ConvergenceWarning
 
-import course_module
+import course
 
-course = course_module.load()
 CHAPTERS = Path(course.__file__).resolve().parent
 
 # Run in a fresh interpreter, because OpenBLAS reads OPENBLAS_CORETYPE once, when loaded.
@@ -54,8 +53,13 @@ def probe(kernel: str | None) -> dict:
     env.pop("OPENBLAS_CORETYPE", None)
     if kernel:
         env["OPENBLAS_CORETYPE"] = kernel
-    run = subprocess.run([sys.executable, "-c", PROBE, str(CHAPTERS)], env=env,
-                         capture_output=True, text=True, timeout=300)
+    run = subprocess.run(
+        [sys.executable, "-c", PROBE, str(CHAPTERS)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert run.returncode == 0, run.stderr[-3000:]
     return json.loads(run.stdout.splitlines()[-1])
 
