@@ -9,6 +9,7 @@ that variable from the repository address in ``_config.yml``.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import urllib.request
@@ -33,6 +34,8 @@ __all__ = [
     "icc",
     "predict_with_random_effects",
     "SLEEPSTUDY_MODELS",
+    "GRADIENT_THAT_MATTERS",
+    "fit_tight",
     "fit_sleepstudy_models",
     "varcorr",
 ]
@@ -47,14 +50,18 @@ class DatasetSpec:
     filename: str
     columns: dict  # column name -> "float", "int" or "str"
     rows: int
+    sha256: str  # as published in data/README.md (tests/test_data_checks.py checks they agree)
+    key: tuple = ()  # columns that identify a row: no two rows may share their values
 
 
 DATASETS = {
     "sleepstudy": DatasetSpec(
-        "sleepstudy.csv", {"Reaction": "float", "Days": "int", "Subject": "str"}, 180
+        "sleepstudy.csv", {"Reaction": "float", "Days": "int", "Subject": "str"}, 180,
+        "0a002bec8be2fa9d40dbbf3d5038e614d113a4fd5bf8813f6f4271c3d6294675", ("Subject", "Days"),
     ),
     "cbpp": DatasetSpec(
-        "cbpp.csv", {"herd": "str", "incidence": "int", "size": "int", "period": "str"}, 56
+        "cbpp.csv", {"herd": "str", "incidence": "int", "size": "int", "period": "str"}, 56,
+        "1a2c82ed41e8b4168d943848b61eebfe5d8a79af24e534c6551df0c41e1e17ba", ("herd", "period"),
     ),
     "crossed-ratings": DatasetSpec(
         "crossed-ratings.csv",
@@ -66,6 +73,8 @@ DATASETS = {
             "rating": "float",
         },
         1200,
+        "853fb173ca4d0ca8f4ef23e0c26424a16fbf065f8d5625aa2c206e6737b1b5dc",
+        ("participant", "stimulus"),
     ),
 }
 
@@ -102,7 +111,15 @@ def data_file(filename: str) -> Path:
 
 
 def load_dataset(name: str) -> pd.DataFrame:
-    """Read one of the course's data sets and check its columns, types and size."""
+    """Read one of the course's data sets and check it before anything is computed from it.
+
+    ``name`` is a key of ``DATASETS``. Returns the data as a DataFrame with the columns and
+    types of its ``DatasetSpec``. Raises ``KeyError`` for an unknown name and
+    ``DataFileError`` for a file that is missing, unreadable, lacks a column, has the wrong
+    number of rows, missing or mistyped values, a repeated row (for sleepstudy: the same
+    subject and day twice), or content whose sha256 differs from the one published in
+    data/README.md (an edited value, say). The message names the file and the problem.
+    """
     if name not in DATASETS:
         raise KeyError(f"Unknown data set {name!r}; known: {', '.join(sorted(DATASETS))}")
     spec = DATASETS[name]
@@ -139,6 +156,21 @@ def load_dataset(name: str) -> pd.DataFrame:
             frame[column] = frame[column].astype("int64")
         else:
             frame[column] = frame[column].astype("float64")
+    if spec.key:
+        repeated = frame[frame.duplicated(list(spec.key), keep=False)]
+        if len(repeated):
+            first = ", ".join(f"{k} {repeated.iloc[0][k]}" for k in spec.key)
+            raise DataFileError(
+                f"{path} has {len(repeated)} rows that share their {' and '.join(spec.key)} "
+                f"(the first: {first}); each {' and '.join(spec.key)} must appear once."
+            )
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    if digest != spec.sha256:
+        raise DataFileError(
+            f"{path} is not the course's {spec.filename}: its sha256 is {digest}, the published "
+            f"one (data/README.md) is {spec.sha256}. A value was changed or the file was damaged; "
+            "restore it from the repository (or delete it, so that a lone notebook downloads it again)."
+        )
     return frame
 
 
@@ -443,21 +475,116 @@ SLEEPSTUDY_MODELS = {
 }
 
 
+# statsmodels' own default tolerance (BFGS gtol 1e-5): a fit whose gradient is smaller than
+# this has estimates fixed to more digits than the course prints.
+GRADIENT_THAT_MATTERS = 1e-5
+
+# Messages statsmodels gives while it retries an optimiser that stopped short of ``gtol``;
+# they mean nothing once the final gradient is below GRADIENT_THAT_MATTERS.
+_RETRY_MESSAGES = (
+    "Maximum Likelihood optimization failed",
+    "Retrying MixedLM optimization",
+    "MixedLM optimization failed",
+    "Gradient optimization failed",
+    "Keyword arguments have been passed to the optimizer",
+)
+
+
+def _newton_polish(model, packed: np.ndarray, steps: int = 4) -> np.ndarray | None:
+    """Newton steps on the score of ``model`` from ``packed`` (statsmodels' profiled,
+    packed parameters); None if they do not settle close to where they started."""
+    start = np.asarray(packed, dtype=float)
+    point = start.copy()
+    for _ in range(steps):
+        score = model.score(point, profile_fe=True)
+        hessian = np.empty((point.size, point.size))
+        for column in range(point.size):
+            step = np.zeros(point.size)
+            step[column] = 1e-5 * max(1.0, abs(point[column]))
+            hessian[:, column] = (
+                model.score(point + step, profile_fe=True) - model.score(point - step, profile_fe=True)
+            ) / (2 * step[column])
+        try:
+            point = point - np.linalg.solve(hessian, score)
+        except np.linalg.LinAlgError:
+            return None
+    # A boundary (singular) fit or a poorly conditioned Hessian can send Newton far away.
+    if not np.all(np.isfinite(point)) or np.max(np.abs(point - start)) > 1e-3 * max(1.0, np.max(np.abs(start))):
+        return None
+    return point
+
+
+def fit_tight(model, reml: bool = True, start_params=None):
+    """Fit a statsmodels ``MixedLM`` to its optimum, the same way on every CPU.
+
+    ``model`` is an unfitted ``smf.mixedlm(...)``; ``reml`` chooses REML (True) or ML;
+    ``start_params`` (optional) is passed to ``MixedLM.fit``. Returns the fit's
+    ``MixedLMResults``.
+
+    BFGS runs to a gradient tolerance of 1e-8 (statsmodels' default is 1e-5). How close
+    it gets depends on the rounding of the CPU's BLAS kernels: with OpenBLAS's Haswell
+    kernel it stops on the ML sleepstudy model with correlated slopes at a gradient of
+    about 3e-6, and its estimates differ from other CPUs' in the seventh digit. So L-BFGS
+    continues from wherever BFGS stopped (statsmodels' method list), and a few Newton
+    steps on statsmodels' analytic score (its Hessian by central differences) then
+    solve score = 0 to a gradient of about 1e-13: the estimates agree across CPU kernels
+    to about twelve significant digits. The Newton result is kept only if it stays
+    within 1e-3 of the optimiser's (not on a boundary fit, where the score need not be
+    zero). A ``ConvergenceWarning`` is raised only if the final gradient is above
+    ``GRADIENT_THAT_MATTERS`` (1e-5); the messages of the retry itself are dropped. Any
+    other warning (a singular covariance, a boundary estimate) is passed on unchanged.
+    """
+    import warnings
+
+    from statsmodels.tools.sm_exceptions import ConvergenceWarning
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = model.fit(
+            reml=reml, method=["bfgs", "lbfgs"], gtol=TIGHT_FIT["gtol"], start_params=start_params
+        )
+        packed = result.params_object.get_packed(use_sqrt=model.use_sqrt, has_fe=False)
+        polished = _newton_polish(model, packed)
+        if polished is not None:
+            # At score = 0 BFGS stops before its first step and statsmodels builds the result.
+            result = model.fit(reml=reml, method="bfgs", gtol=1e-8, start_params=polished)
+    gradient = float(np.max(np.abs(model.score(result.params_object, profile_fe=False))))
+    reached = gradient <= GRADIENT_THAT_MATTERS
+    seen = set()
+    for warning in caught:
+        key = (str(warning.message), warning.category)
+        if (reached and str(warning.message).startswith(_RETRY_MESSAGES)) or key in seen:
+            continue
+        seen.add(key)
+        warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
+    if not reached:
+        warnings.warn(
+            f"The tight fit stopped at a gradient of {gradient:.2g}, above "
+            f"{GRADIENT_THAT_MATTERS:g}: its estimates may be off in the printed digits.",
+            ConvergenceWarning,
+            stacklevel=2,
+        )
+    return result
+
+
 def fit_sleepstudy_models(data: pd.DataFrame, reml: bool = True, names=None) -> dict:
     """Fit the course's sleepstudy models (``SLEEPSTUDY_MODELS``) by REML or ML.
 
-    Returns a dict from model name to statsmodels' result. The optimiser runs with the
-    course's tight setting ``TIGHT_FIT`` (BFGS to a gradient tolerance of 1e-8 instead of
-    statsmodels' default 1e-5), so that the estimates agree with lme4's to about seven
-    significant digits instead of four or five.
+    Returns a dict from model name to statsmodels' result. Each model is fitted with
+    ``fit_tight`` (BFGS to a gradient tolerance of 1e-8 instead of statsmodels' default
+    1e-5, with L-BFGS to finish where BFGS stops short), so that the estimates agree with
+    lme4's to about seven significant digits instead of four or five, on any CPU.
     """
     import statsmodels.formula.api as smf
 
     names = list(SLEEPSTUDY_MODELS) if names is None else list(names)
     return {
-        name: smf.mixedlm(
-            "Reaction ~ Days", data, groups="Subject", **SLEEPSTUDY_MODELS[name]["statsmodels"]
-        ).fit(reml=reml, **TIGHT_FIT)
+        name: fit_tight(
+            smf.mixedlm(
+                "Reaction ~ Days", data, groups="Subject", **SLEEPSTUDY_MODELS[name]["statsmodels"]
+            ),
+            reml=reml,
+        )
         for name in names
     }
 
@@ -1213,10 +1340,12 @@ __all__ += [
     "lme4_varcorr",
 ]
 
-# The course's one tight optimiser setting. statsmodels' default (BFGS to a gradient
-# tolerance of 1e-5) stops four or five significant digits short of the optimum; with this
-# setting the sleepstudy fits agree with lme4's to about seven digits (tests/test_lme4_parity.py).
-# Pass it as ``model.fit(reml=..., **course.TIGHT_FIT)``.
+# The optimiser setting behind the course's tight fit. statsmodels' default (BFGS to a
+# gradient tolerance of 1e-5) stops four or five significant digits short of the optimum;
+# with this tolerance the sleepstudy fits agree with lme4's to about seven digits
+# (tests/test_lme4_parity.py). Fit with ``fit_tight(model, reml=...)``, which starts with this
+# setting and finishes the same way on every CPU; ``model.fit(**TIGHT_FIT)`` alone is kept
+# for the cells that show what a plain optimiser run reports.
 TIGHT_FIT = {"method": "bfgs", "gtol": 1e-8}
 
 
@@ -1243,17 +1372,22 @@ def sd_correlation(cov) -> tuple[np.ndarray, np.ndarray]:
 def fit_recording_warnings(model, **fit_options):
     """Fit a statsmodels model and return ``(result, messages)``.
 
-    ``model``: an unfitted model (e.g. ``smf.mixedlm(...)``); ``fit_options`` go to its
-    ``fit`` (e.g. ``reml=True, **TIGHT_FIT``). ``messages`` is a list of strings
+    ``model``: an unfitted model (e.g. ``smf.mixedlm(...)``). With no options other than
+    ``reml`` and ``start_params``, the fit is the course's tight fit, ``fit_tight`` (the
+    same estimates on every CPU); any other option (e.g. ``method="powell"``) calls the
+    model's own ``fit`` with all the options instead. ``messages`` is a list of strings
     ``"Category: message"``, one per warning raised during the fit, in order (empty when the
     fit is clean). Every warning is recorded, even one already shown earlier in the session.
-    Errors raised by ``fit`` propagate.
+    Errors raised by the fit propagate.
     """
     import warnings
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        result = model.fit(**fit_options)
+        if set(fit_options) <= {"reml", "start_params"}:
+            result = fit_tight(model, **fit_options)
+        else:
+            result = model.fit(**fit_options)
     return result, [f"{w.category.__name__}: {w.message}" for w in caught]
 
 
@@ -1343,7 +1477,7 @@ def profile_fixed_effect_interval(result, term: str, level: float = 0.95, width:
 
     Fixing the coefficient of ``term`` at b is the same as fitting ``y - b * x_term`` without
     that column and with the same random effects, so the profile needs only ML refits (each
-    with ``TIGHT_FIT``, started from the fit's relative covariance so that it stays near its
+    with ``fit_tight``, started from the fit's relative covariance so that it stays near its
     optimum). The ends are where twice the drop in log-likelihood equals the chi-square(1)
     quantile of ``level`` (3.84 for 95%), found by Brent's method within ``width`` standard
     errors of the estimate. ``result``: a MixedLM result fitted with ``reml=False``;
@@ -1372,7 +1506,8 @@ def profile_fixed_effect_interval(result, term: str, level: float = 0.95, width:
     def excess_deviance(value):
         refit = MixedLM(
             model.endog - value * x_term, exog_rest, groups=model.groups, exog_re=model.exog_re
-        ).fit(reml=False, start_params=start, **TIGHT_FIT)
+        )
+        refit = fit_tight(refit, reml=False, start_params=start)
         if not refit.converged:
             raise RuntimeError(f"The refit with {term} fixed at {value} did not converge.")
         return 2 * (result.llf - refit.llf) - cutoff
