@@ -6,9 +6,12 @@ show Binder and Colab buttons for its own notebook on branch main, and fit a 375
 screen without scrolling sideways. A screenshot of each page goes to <build>/screenshots/.
 Solutions must be hidden until clicked; search and figures in dark mode are checked too.
 
-The pages load nothing from other hosts except MathJax on pages with mathematics; the
-browser is never let out: such requests are answered locally with an empty response and
-recorded, so they neither hang the test nor log an error.
+The pages load nothing from other hosts: the math is typeset at build time by the pinned
+MathJax (_ext/course_site.py) and the site ships everything else it shows. A request for
+any other host fails the page's test. Chromium itself is sealed: it resolves no host name
+and reaches no address but the test server's (CHROMIUM_ARGS; test_the_browser_is_sealed
+proves it from Chromium's own network log). Every page also passes axe-core (pinned in
+package.json, installed by `npm ci`) with no violation.
 
 Without a browser these tests are skipped with a message, except under CI, where they fail.
 """
@@ -29,14 +32,19 @@ import pytest
 import yaml
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from playwright.sync_api import sync_playwright
-from sphinx.ext.mathjax import MATHJAX_URL
 
 from conftest import ROOT
 from test_book_build import toc_files
 
 CHROMIUM = Path("/usr/bin/chromium")
+# Sealed: every host name but 127.0.0.1 resolves to nothing, and every connection but one
+# to 127.0.0.1 goes to a proxy at 127.0.0.1:9, where nothing listens (so an address given
+# as a number cannot leave either).
+SEALED = ["--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
+          "--proxy-server=127.0.0.1:9", "--proxy-bypass-list=127.0.0.1"]
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+                 "--disable-component-update", "--disable-sync", "--no-first-run", *SEALED]
+AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text())
 PAGES = toc_files()
 DESKTOP = {"width": 1280, "height": 900}
@@ -155,9 +163,9 @@ class Visit:
         if url.startswith(self.base_url) or url.startswith("data:"):
             route.continue_()
         else:
-            # Never let the browser out; an empty answer loads nothing and logs nothing.
+            # Recorded (the page's test fails on it) and refused.
             self.external.append(url)
-            route.fulfill(status=200, body="", content_type="text/plain")
+            route.abort("blockedbyclient")
 
     def open(self, url: str):
         self.page.goto(url, wait_until="load")
@@ -194,6 +202,20 @@ def visit(context, site):
         one.close()
 
 
+def axe_violations(page) -> list[str]:
+    """axe-core's violations on the page as loaded (the script is injected, not fetched)."""
+    if not AXE.is_file():
+        pytest.fail(f"axe-core is not installed ({AXE}): run `npm ci` in {ROOT}")
+    page.add_script_tag(path=str(AXE))
+    result = page.evaluate("""async () => {
+        const r = await axe.run(document, {resultTypes: ['violations']});
+        return r.violations.map(v => `${v.id} (${v.impact}): ${v.help}; ` +
+            v.nodes.slice(0, 3).map(n => n.target.join(' ')).join(' | ') +
+            (v.nodes.length > 3 ? ` and ${v.nodes.length - 3} more` : ''));
+    }""")
+    return result
+
+
 @pytest.mark.parametrize("name", PAGES)
 def test_page_in_a_real_browser(name, site, visit):
     html_root, base_url = site
@@ -205,9 +227,12 @@ def test_page_in_a_real_browser(name, site, visit):
 
     problems = list(one.errors)
 
-    unexpected = [u for u in one.external if not u.startswith(MATHJAX_URL)]
-    problems += [f"loads from another host: {u}" for u in unexpected]
+    problems += [f"loads from another host: {u}" for u in one.external]
+    problems += [f"axe-core: {v}" for v in axe_violations(page)]
 
+    # Figures load lazily; ask for all of them, as a reader scrolling down would.
+    page.evaluate("""() => Promise.all(Array.from(document.images, img => {
+        img.loading = 'eager'; return img.decode().catch(() => {}); }))""")
     broken_images = page.evaluate("""() => Array.from(document.images)
         .filter(img => !(img.complete && img.naturalWidth > 0))
         .map(img => img.getAttribute('src'))""")
@@ -413,3 +438,185 @@ def test_glossary_has_its_terms(built_site):
     text = (built_site / "glossary.html").read_text()
     for term in ("BLUP", "ICC", "REML", "Shrinkage", "Partial-pooling"):
         assert f'id="term-{term}"' in text, term
+
+
+# Reading on a phone and a desktop.
+
+CHAPTER = "chapters/02-random-intercepts"
+
+
+@pytest.fixture
+def phone(browser, site):
+    ctx = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True,
+                              device_scale_factor=3, service_workers="block")
+    yield ctx, site[1]
+    ctx.close()
+
+
+def test_phone_navigation_buttons_open_the_contents_and_the_sections(phone):
+    ctx, base_url = phone
+    one = Visit(ctx, base_url)
+    page = one.open(f"{base_url}{CHAPTER}.html")
+    chapters = page.locator("dialog#pst-primary-sidebar-modal nav.bd-docs-nav a.reference")
+    sections = page.locator("dialog#pst-secondary-sidebar-modal nav#pst-page-toc-nav a")
+    assert not chapters.first.is_visible() and not sections.first.is_visible()
+
+    page.locator(".primary-toggle:visible").first.tap()
+    chapters.first.wait_for(state="visible", timeout=5_000)
+    titles = chapters.evaluate_all("links => links.map(a => a.textContent.trim())")
+    assert any("Random slopes" in t for t in titles), titles
+    page.keyboard.press("Escape")
+    chapters.first.wait_for(state="hidden", timeout=5_000)
+
+    page.locator(".secondary-toggle:visible").first.tap()
+    sections.first.wait_for(state="visible", timeout=5_000)
+    headings = page.evaluate("() => Array.from(document.querySelectorAll('article h2'), "
+                             "h => h.textContent.replace('#', '').trim())")
+    listed = sections.evaluate_all("links => links.map(a => a.textContent.trim())")
+    assert headings and all(h in listed for h in headings), (headings, listed)
+    assert not one.errors, one.errors
+    one.close()
+
+
+def test_desktop_sidebar_button_hides_and_shows_the_contents(visit):
+    page = visit(f"{CHAPTER}.html").page
+    sidebar = page.locator("#pst-primary-sidebar")
+    assert sidebar.is_visible()
+    page.locator(".primary-toggle:visible").first.click()
+    sidebar.wait_for(state="hidden", timeout=5_000)
+    page.locator(".primary-toggle:visible").first.click()
+    sidebar.wait_for(state="visible", timeout=5_000)
+
+
+def test_math_is_typeset_and_shipped_with_the_site(visit):
+    """Rendered MathJax (an SVG per expression, MathML for screen readers), no raw TeX."""
+    one = visit(f"{CHAPTER}.html")
+    page = one.page
+    formulas = page.locator("article mjx-container svg")
+    assert formulas.count() >= 10
+    first = formulas.first
+    first.scroll_into_view_if_needed()
+    box = first.bounding_box()
+    assert box and box["width"] > 5 and box["height"] > 5
+    containers = page.locator("article mjx-container")
+    assert page.locator("article mjx-container > mjx-assistive-mml > math").count() == containers.count()
+    text = page.evaluate("() => document.querySelector('article').innerText")
+    for raw in ("\\(", "\\[", "\\frac", "\\sigma", "$$"):
+        assert raw not in text, f"raw TeX {raw!r} on the page"
+    assert not one.external and not one.errors, (one.external, one.errors)
+
+
+def test_the_browser_is_sealed(tmp_path, site, browser):
+    """Chromium's own network log: no host name resolved, no connection but to 127.0.0.1."""
+    import json
+
+    html_root, base_url = site
+    log_path = tmp_path / "netlog.json"
+    # A second Chromium, launched as the others are, that writes its network log.
+    sealed = browser.browser_type.launch(
+        executable_path=str(CHROMIUM),
+        args=[*CHROMIUM_ARGS, f"--log-net-log={log_path}", "--net-log-capture-mode=Default"])
+    try:
+        page = sealed.new_page()
+        page.goto(f"{base_url}{CHAPTER}.html", wait_until="load")
+        # What a page could try: a host name, an address as a number, https.
+        outcomes = page.evaluate("""async () => {
+            const out = {};
+            for (const url of ['http://example.org/', 'https://example.net/a.js', 'http://192.0.2.1/']) {
+                try { await fetch(url, {mode: 'no-cors'}); out[url] = 'reached'; }
+                catch (e) { out[url] = String(e); }
+            }
+            return out;
+        }""")
+    finally:
+        sealed.close()
+    assert all(v != "reached" for v in outcomes.values()), outcomes
+    log = json.loads(log_path.read_text())
+    names = {number: name for name, number in log["constants"]["logEventTypes"].items()}
+    addresses, hosts = set(), set()
+    for event in log["events"]:
+        params = event.get("params") or {}
+        kind = names[event["type"]]
+        # Not UDP_CONNECT: Chromium's IPv6 reachability check connect()s a UDP socket to a
+        # public address only to ask the kernel for a route, and sends nothing on it; a
+        # datagram that is sent shows as UDP_BYTES_SENT, which is checked.
+        if kind in {"TCP_CONNECT_ATTEMPT", "TCP_CONNECT", "UDP_BYTES_SENT"}:
+            for key in ("address", "remote_address"):
+                if key in params:
+                    addresses.add(params[key].rsplit(":", 1)[0])
+            addresses.update(a.rsplit(":", 1)[0] for a in params.get("address_list", []))
+        if kind == "HOST_RESOLVER_MANAGER_REQUEST" and "host" in params:
+            hosts.add(urllib.parse.urlsplit(params["host"]).hostname or params["host"])
+    assert "127.0.0.1" in addresses, "the log shows no connection at all; is it the right log?"
+    assert addresses <= {"127.0.0.1"}, f"connections to {addresses - {'127.0.0.1'}}"
+    # A lookup is logged before the rules map its name to ~NOTFOUND, an invalid name.
+    assert hosts <= {"127.0.0.1", "~notfound"}, f"host names looked up: {hosts}"
+
+
+def test_figures_are_sharp_and_open_full_size(visit):
+    """At least 2 image pixels per CSS pixel at desktop width; each figure links to itself."""
+    problems, seen = [], 0
+    for name in [n for n in PAGES if (ROOT / f"{n}.ipynb").exists()]:
+        page = visit(f"{name}.html").page
+        figures = page.evaluate("""async () => {
+            const images = Array.from(document.querySelectorAll('div.cell_output img'));
+            for (const img of images) { img.loading = 'eager'; await img.decode().catch(() => {}); }
+            return images.map(img => ({src: img.getAttribute('src'), natural: img.naturalWidth,
+                shown: img.getBoundingClientRect().width,
+                link: img.closest('a') ? img.closest('a').href : null}));
+        }""")
+        for figure in figures:
+            seen += 1
+            if figure["natural"] < 2 * figure["shown"] - 1:
+                problems.append(f"{name}: {figure['src']} has {figure['natural']} px for "
+                                f"{figure['shown']:.0f} CSS px")
+            if not (figure["link"] or "").endswith(figure["src"].split("/")[-1]):
+                problems.append(f"{name}: {figure['src']} does not open full size")
+    assert seen, "no figure found"
+    assert not problems, "\n".join(problems)
+
+
+def test_code_fits_at_desktop_width_and_inline_code_breaks_only_at_its_edges(context, site):
+    html_root, base_url = site
+    page = context.new_page()
+    page.set_viewport_size({"width": 1366, "height": 900})
+    problems = []
+    try:
+        for name in PAGES:
+            page.goto(f"{base_url}{name}.html", wait_until="load")
+            problems += [f"{name}: {p}" for p in page.evaluate("""() => {
+                const out = [];
+                for (const pre of document.querySelectorAll('article div.cell_input pre, article div.cell_output pre')) {
+                    if (pre.scrollWidth > pre.clientWidth + 1)
+                        out.push(`code scrolls sideways: ${pre.textContent.split('\\n')[0].slice(0, 60)}`);
+                }
+                for (const code of document.querySelectorAll('article code.literal')) {
+                    if (code.getClientRects().length < 2) continue;
+                    // Where does the line break? Between two letters or digits is mid-word,
+                    // unless the token is wider than its whole line.
+                    const walker = document.createTreeWalker(code, NodeFilter.SHOW_TEXT);
+                    const chars = [];
+                    for (let n = walker.nextNode(); n; n = walker.nextNode())
+                        for (let i = 0; i < n.length; i++) chars.push([n, i]);
+                    let previous = null;
+                    for (let k = 0; k < chars.length; k++) {
+                        const range = document.createRange();
+                        range.setStart(chars[k][0], chars[k][1]);
+                        range.setEnd(chars[k][0], chars[k][1] + 1);
+                        const rect = range.getBoundingClientRect();
+                        if (rect.width === 0) continue;
+                        if (previous && rect.top > previous.top + 2) {
+                            const before = chars[k - 1][0].data[chars[k - 1][1]];
+                            const after = chars[k][0].data[chars[k][1]];
+                            const line = code.closest('p, li, td, th, dd, dt, div').clientWidth;
+                            if (/\\w/.test(before) && /\\w/.test(after) && code.scrollWidth < line)
+                                out.push(`inline code broken mid-word: ${code.textContent}`);
+                        }
+                        previous = rect;
+                    }
+                }
+                return out;
+            }""")]
+    finally:
+        page.close()
+    assert not problems, "\n".join(problems[:40]) + f"\n({len(problems)} in all)"
