@@ -1,9 +1,11 @@
 // Typeset TeX into SVG with the pinned MathJax (package.json), once per build, so the
 // site ships the rendered math and loads no script and no font for it.
-// stdin: JSON [{"tex": "...", "display": true|false}, ...]
-// stdout: JSON {"html": ["<mjx-container ...>", ...], "css": "..."}
-// Each result carries the expression twice: as an SVG hidden from screen readers and as
-// MathML (mjx-assistive-mml) that screen readers read.
+// stdin: JSON, one list per page of {"tex": "...", "display": true|false}
+// stdout: JSON {"pages": [{"html": ["<mjx-container ...>", ...], "defs": "<svg ...>"}, ...],
+//               "css": "...", "errors": [...]}
+// Each expression is an SVG hidden from screen readers plus MathML (mjx-assistive-mml) that
+// screen readers read. A page's glyph shapes are written once, in its "defs" SVG (MathJax's
+// global font cache), and every expression on the page refers to them.
 "use strict";
 const MathJax = require("mathjax");
 
@@ -11,27 +13,41 @@ let input = "";
 process.stdin.setEncoding("utf8");
 process.stdin.on("data", (chunk) => { input += chunk; });
 process.stdin.on("end", async () => {
-  const items = JSON.parse(input);
+  const pages = JSON.parse(input);
   const MJ = await MathJax.init({
     loader: { load: ["input/tex-full", "output/svg", "adaptors/liteDOM", "a11y/assistive-mml"] },
-    // Glyphs are drawn in each expression ('local'), so an expression stands on its own.
-    svg: { fontCache: "local" },
+    // An unknown macro is an error, not red text on the page.
+    tex: { packages: { "[-]": ["noundefined"] } },
+    svg: { fontCache: "global" },
     startup: { typeset: false },
   });
   const adaptor = MJ.startup.adaptor;
-  const html = [];
+  const output = MJ.startup.output;
   const errors = [];
-  for (const [index, item] of items.entries()) {
-    const node = MJ.tex2svg(item.tex, { display: item.display });
-    // A wide display formula scrolls sideways on a phone; a scrolling box must be reachable
-    // with the keyboard.
-    if (item.display) adaptor.setAttribute(node, "tabindex", "0");
-    const out = adaptor.outerHTML(node);
-    if (out.includes('data-mjx-error') || out.includes('merror')) {
-      errors.push(`expression ${index}: ${item.tex}`);
+  const result = [];
+  for (const items of pages) {
+    output.fontCache.clearCache();
+    const html = [];
+    for (const item of items) {
+      let node;
+      try {
+        node = MJ.tex2svg(item.tex, { display: item.display });
+      } catch (error) {
+        errors.push(`${item.tex}: ${error.message}`);
+        html.push("");
+        continue;
+      }
+      // A wide display formula scrolls sideways on a phone; a scrolling box must be
+      // reachable with the keyboard.
+      if (item.display) adaptor.setAttribute(node, "tabindex", "0");
+      const out = adaptor.outerHTML(node);
+      if (out.includes("data-mjx-error") || out.includes("merror")) errors.push(item.tex);
+      html.push(out);
     }
-    html.push(out);
+    const defs = adaptor.outerHTML(output.svg(
+      "svg", { id: "MJX-SVG-global-cache", style: { display: "none" } }, [output.fontCache.getCache()]));
+    result.push({ html, defs });
   }
   const css = adaptor.textContent(MJ.svgStylesheet());
-  process.stdout.write(JSON.stringify({ html, css, errors }));
+  process.stdout.write(JSON.stringify({ pages: result, css, errors }));
 });
