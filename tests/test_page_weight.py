@@ -58,7 +58,7 @@ def test_first_visit_to_every_chapter_is_under_budget(browser, site):  # noqa: F
     assert not over, f"first visits over {BUDGET / 1e6} MB: {over}"
 
 
-def test_no_source_maps_are_deployed(site):
+def test_no_source_maps_are_deployed(site):  # noqa: F811
     html_root, _ = site
     maps = sorted(str(p.relative_to(html_root)) for p in html_root.rglob("*.map"))
     assert not maps, maps
@@ -68,7 +68,7 @@ def test_no_source_maps_are_deployed(site):
 
 
 @pytest.mark.parametrize("name", toc_files())
-def test_every_page_has_a_description_and_an_icon(site, name):
+def test_every_page_has_a_description_and_an_icon(site, name):  # noqa: F811
     from bs4 import BeautifulSoup
 
     html_root, _ = site
