@@ -36,7 +36,12 @@ EXTENSION = Path(__file__).stem
 def student_config(config_path: Path = ROOT / "_config.yml") -> dict:
     config = yaml.safe_load(config_path.read_text())
     sphinx = config.setdefault("sphinx", {})
-    sphinx.setdefault("local_extensions", {})[EXTENSION] = str(Path(__file__).resolve().parent)
+    local = sphinx.setdefault("local_extensions", {})
+    # The generated file lives elsewhere; the course's own extension paths are relative to
+    # _config.yml, so they are written out in full.
+    for name, path in local.items():
+        local[name] = str((config_path.parent / path).resolve())
+    local[EXTENSION] = str(Path(__file__).resolve().parent)
     # _config.yml lists the Sphinx extensions itself (to leave out sphinx_thebe); that list
     # replaces the one local_extensions adds to, so this extension joins it there too.
     extensions = sphinx.get("config", {}).get("extensions")
