@@ -620,3 +620,18 @@ def test_code_fits_at_desktop_width_and_inline_code_breaks_only_at_its_edges(con
     finally:
         page.close()
     assert not problems, "\n".join(problems[:40]) + f"\n({len(problems)} in all)"
+
+
+def test_appendices_carry_their_letters(built_site):
+    """The instructors page says 'appendix A/B'; the pages and the contents say so too."""
+    from bs4 import BeautifulSoup
+
+    appendices = [n for n in PAGES if re.search(r"(^|/)appendix-[a-z]-", n)]
+    assert appendices
+    for name in appendices:
+        letter = re.search(r"appendix-([a-z])-", name).group(1).upper()
+        soup = BeautifulSoup((built_site / f"{name}.html").read_text(), "html.parser")
+        title = soup.select_one("article h1").get_text(" ", strip=True)
+        assert title.startswith(f"Appendix {letter}: "), title
+        entries = [a.get_text(" ", strip=True) for a in soup.select("nav.bd-docs-nav a")]
+        assert any(e.startswith(f"Appendix {letter}: ") for e in entries), entries
