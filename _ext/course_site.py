@@ -47,6 +47,7 @@ MATH_CSS = "course-math.css"
 
 # --- Math -------------------------------------------------------------------------------
 
+
 def _expressions(app: Sphinx) -> dict[str, tuple[str, bool]]:
     if not hasattr(app, "_course_math"):
         app._course_math = {}
@@ -95,13 +96,20 @@ def render_math(pages: list[list[tuple[str, bool]]]) -> tuple[list[tuple[list[st
     Raises ExtensionError when MathJax or Node is missing or an expression does not typeset.
     """
     if not (MATHJAX / "package.json").is_file():
-        raise ExtensionError(f"MathJax is not installed in {MATHJAX.parent}: run `npm ci` in {ROOT}")
+        raise ExtensionError(
+            f"MathJax is not installed in {MATHJAX.parent}: run `npm ci` in {ROOT}"
+        )
     node = shutil.which("node")
     if node is None:
         raise ExtensionError("Node.js is needed to typeset the math (apt-get install nodejs npm)")
     payload = json.dumps([[{"tex": t, "display": d} for t, d in items] for items in pages])
-    result = subprocess.run([node, str(HERE / "render_math.js")], input=payload,
-                            capture_output=True, text=True, cwd=ROOT)
+    result = subprocess.run(
+        [node, str(HERE / "render_math.js")],
+        input=payload,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
     if result.returncode != 0:
         raise ExtensionError(f"MathJax failed:\n{result.stderr[-3000:]}")
     answer = json.loads(result.stdout)
@@ -112,8 +120,14 @@ def render_math(pages: list[list[tuple[str, bool]]]) -> tuple[list[tuple[list[st
 
 # --- Icons ------------------------------------------------------------------------------
 
-PACKS = {"fas": "fas", "fa-solid": "fas", "fab": "fab", "fa-brands": "fab", "far": "far",
-         "fa-regular": "far"}
+PACKS = {
+    "fas": "fas",
+    "fa-solid": "fas",
+    "fab": "fab",
+    "fa-brands": "fab",
+    "far": "far",
+    "fa-regular": "far",
+}
 # Icons the theme's scripts create after the page has loaded (not in the HTML).
 SCRIPT_ICONS = {("fas", "xmark")}
 ICON_RE = re.compile(r'<(?:i|span) class="([^"]*\bfa-[^"]*)"')
@@ -131,18 +145,22 @@ def icons_used(pages: list[Path]) -> set[tuple[str, str]]:
     return used
 
 
-def icon_paths(script: str, used: set[tuple[str, str]]) -> dict[tuple[str, str], tuple[str, str, str]]:
+def icon_paths(
+    script: str, used: set[tuple[str, str]]
+) -> dict[tuple[str, str], tuple[str, str, str]]:
     """Each icon's (width, height, SVG path) from Font Awesome's all-in-one script."""
     # The script defines each pack as an object literal and registers it with d("fas", p).
     packs = {}
     start = 0
     for match in re.finditer(r'd\("(fas|far|fab)",p\)', script):
-        packs[match.group(1)] = script[start:match.start()]
+        packs[match.group(1)] = script[start : match.start()]
         start = match.end()
     found = {}
     for pack, name in sorted(used):
         text = packs.get(pack, "")
-        pattern = r'[,{]"?' + re.escape(name) + r'"?:\[(\d+),(\d+),\[[^\]]*\],"[0-9a-f]+","([^"]+)"\]'
+        pattern = (
+            r'[,{]"?' + re.escape(name) + r'"?:\[(\d+),(\d+),\[[^\]]*\],"[0-9a-f]+","([^"]+)"\]'
+        )
         match = None
         for match in re.finditer(pattern, text):
             pass  # the pack's own definition is its last; aliases come first
@@ -165,15 +183,19 @@ def icon_stylesheet(paths) -> str:
         ':is(i, span)[class*="fa-"]::before, :is(i, span)[class*="fa-"]::after { content: none !important; }',
     ]
     for (pack, name), (width, height, path) in sorted(paths.items()):
-        svg = (f"<svg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 {width} {height}'>"
-               f"<path d='{path}'/></svg>")
+        svg = (
+            f"<svg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 {width} {height}'>"
+            f"<path d='{path}'/></svg>"
+        )
         selector = ", ".join(f":is(i, span).{p}.fa-{name}" for p, q in PACKS.items() if q == pack)
-        rules.append(f'{selector} {{ --icon: url("data:image/svg+xml,{svg.replace("#", "%23")}"); }}')
+        rules.append(
+            f'{selector} {{ --icon: url("data:image/svg+xml,{svg.replace("#", "%23")}"); }}'
+        )
     return "\n".join(rules) + "\n"
 
 
 def solid_icon_by_code(script: str, code: str) -> tuple[str, str, str]:
-    solid = script[:re.search(r'd\("fas",p\)', script).start()]
+    solid = script[: re.search(r'd\("fas",p\)', script).start()]
     matches = re.findall(r'\[(\d+),(\d+),\[[^\]]*\],"' + code + r'","([^"]+)"\]', solid)
     if not matches:
         raise ExtensionError(f"no solid icon with code {code} in the theme's Font Awesome script")
@@ -183,12 +205,19 @@ def solid_icon_by_code(script: str, code: str) -> tuple[str, str, str]:
 def admonition_icons(script: str, theme_css: str, exercise_css: str) -> str:
     """The admonition titles' icons (drawn by the theme with the icon font) as masks."""
     # The theme writes each code point as the character itself (a private-use character).
-    icons = {name: f"{ord(char):x}" for name, char in
-             re.findall(r'--pst-icon-([a-z-]+):"([\ue000-\uf8ff])"', theme_css)}
-    kinds = dict(re.findall(r'--pst-icon-admonition-([a-z]+):var\(--pst-icon-([a-z-]+)\)', theme_css))
+    icons = {
+        name: f"{ord(char):x}"
+        for name, char in re.findall(r'--pst-icon-([a-z-]+):"([\ue000-\uf8ff])"', theme_css)
+    }
+    kinds = dict(
+        re.findall(r"--pst-icon-admonition-([a-z]+):var\(--pst-icon-([a-z-]+)\)", theme_css)
+    )
     codes = {kind: icons[name] for kind, name in kinds.items() if name in icons}
-    codes.update(re.findall(r'div\.([a-z]+) p\.admonition-title::after \{\s*content: "\\([0-9a-f]+)"',
-                            exercise_css))
+    codes.update(
+        re.findall(
+            r'div\.([a-z]+) p\.admonition-title::after \{\s*content: "\\([0-9a-f]+)"', exercise_css
+        )
+    )
     rules = [
         ".admonition > .admonition-title::after, div.admonition > p.admonition-title::after {"
         ' content: "" !important; font: inherit !important; background-color: currentColor;'
@@ -198,16 +227,22 @@ def admonition_icons(script: str, theme_css: str, exercise_css: str) -> str:
     ]
     for kind, code in sorted(codes.items()):
         width, height, path = solid_icon_by_code(script, code)
-        svg = (f"<svg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 {width} {height}'>"
-               f"<path d='{path}'/></svg>").replace("#", "%23")
-        selector = (".admonition > .admonition-title::after" if kind == "default" else
-                    f".admonition.{kind} > .admonition-title::after, "
-                    f"div.{kind} > p.admonition-title::after")
+        svg = (
+            f"<svg xmlns='http://www.w3.org/2000/svg' viewBox='0 0 {width} {height}'>"
+            f"<path d='{path}'/></svg>"
+        ).replace("#", "%23")
+        selector = (
+            ".admonition > .admonition-title::after"
+            if kind == "default"
+            else f".admonition.{kind} > .admonition-title::after, "
+            f"div.{kind} > p.admonition-title::after"
+        )
         rules.append(f'{selector} {{ --course-icon: url("data:image/svg+xml,{svg}"); }}')
     return "\n".join(rules) + "\n"
 
 
 # --- Page content -----------------------------------------------------------------------
+
 
 class AppendixLetters(SphinxTransform):
     """'Appendix A: ' before the title of chapters/appendix-a-*, as the instructors page says."""
@@ -253,16 +288,23 @@ def page_context(app, pagename, templatename, context, doctree):
         return
     text = description(doctree) or context.get("title", "")
     if text:
-        context["metatags"] = (context.get("metatags", "")
-                               + f'\n<meta name="description" content="{html.escape(text)}" />')
+        context["metatags"] = (
+            context.get("metatags", "")
+            + f'\n<meta name="description" content="{html.escape(text)}" />'
+        )
 
 
 # --- After the build --------------------------------------------------------------------
 
 SEARCH_SCRIPTS = re.compile(
-    r'\s*<script src="[^"]*(?:_static/searchtools\.js|_static/language_data\.js|searchindex\.js)"></script>')
-ICON_SCRIPT = re.compile(r'\s*<script defer src="[^"]*_static/scripts/fontawesome\.js[^"]*"></script>')
-OUTPUT_IMAGE = re.compile(r'(<div class="cell_output docutils container">(?:(?!</div>).)*?)<img (?!loading)', re.S)
+    r'\s*<script src="[^"]*(?:_static/searchtools\.js|_static/language_data\.js|searchindex\.js)"></script>'
+)
+ICON_SCRIPT = re.compile(
+    r'\s*<script defer src="[^"]*_static/scripts/fontawesome\.js[^"]*"></script>'
+)
+OUTPUT_IMAGE = re.compile(
+    r'(<div class="cell_output docutils container">(?:(?!</div>).)*?)<img (?!loading)', re.S
+)
 SOURCE_MAP = re.compile(r"\n?/[/*]# sourceMappingURL=\S+?(?: \*/)?\s*$")
 
 
@@ -287,8 +329,9 @@ def finish(app: Sphinx, exception):
         rendered, css = render_math([[expressions[k] for k in keys] for keys in with_math.values()])
         typeset = dict(zip(with_math, rendered))
         (static / MATH_CSS).write_text(
-            css + "\nmjx-container[display=\"true\"] { overflow-x: auto; overflow-y: hidden;"
-            " max-width: 100%; padding: 2px 0; }\n")
+            css + '\nmjx-container[display="true"] { overflow-x: auto; overflow-y: hidden;'
+            " max-width: 100%; padding: 2px 0; }\n"
+        )
     elif not (static / MATH_CSS).exists():
         (static / MATH_CSS).write_text("")
 
@@ -297,8 +340,12 @@ def finish(app: Sphinx, exception):
         source = script.read_text()
         (static / ICON_CSS).write_text(
             icon_stylesheet(icon_paths(source, icons_used(pages)))
-            + admonition_icons(source, (static / "styles" / "pydata-sphinx-theme.css").read_text(),
-                               (static / "exercise.css").read_text()))
+            + admonition_icons(
+                source,
+                (static / "styles" / "pydata-sphinx-theme.css").read_text(),
+                (static / "exercise.css").read_text(),
+            )
+        )
 
     for page in pages:
         text = original = page.read_text()
@@ -312,13 +359,17 @@ def finish(app: Sphinx, exception):
             text = SEARCH_SCRIPTS.sub("", text)
         text = ICON_SCRIPT.sub("", text)
         # The sidebar's site title sits outside every landmark; name the sidebar as one.
-        text = text.replace('<div id="pst-primary-sidebar" class="bd-sidebar-primary bd-sidebar">',
-                            '<div id="pst-primary-sidebar" class="bd-sidebar-primary bd-sidebar" '
-                            'role="region" aria-label="Site navigation">')
+        text = text.replace(
+            '<div id="pst-primary-sidebar" class="bd-sidebar-primary bd-sidebar">',
+            '<div id="pst-primary-sidebar" class="bd-sidebar-primary bd-sidebar" '
+            'role="region" aria-label="Site navigation">',
+        )
         # docutils marks the bibliography up with roles ARIA no longer allows on a div
         # (doc-biblioentry is deprecated; a "list" then lacks "listitem" children).
-        text = text.replace('<div role="list" class="citation-list">', '<div class="citation-list">')
-        text = text.replace(' role="doc-biblioentry"', '')
+        text = text.replace(
+            '<div role="list" class="citation-list">', '<div class="citation-list">'
+        )
+        text = text.replace(' role="doc-biblioentry"', "")
         # Figures below the first screen load when the reader gets near them.
         text = OUTPUT_IMAGE.sub(r'\1<img loading="lazy" decoding="async" ', text)
         if text != original:

@@ -43,8 +43,9 @@ def main(argv: list[str]) -> int:
 
     if "--tests" in argv:
         start = time.perf_counter()
-        result = subprocess.run([sys.executable, "-m", "pytest", "-q", "-n", "auto", "--dist", "loadfile"],
-                                cwd=ROOT)
+        result = subprocess.run(
+            [sys.executable, "-m", "pytest", "-q", "-n", "auto", "--dist", "loadfile"], cwd=ROOT
+        )
         print(f"{'whole test suite':45s} {time.perf_counter() - start:6.1f} s")
         return result.returncode
     return 0

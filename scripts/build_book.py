@@ -34,10 +34,14 @@ def ensure_node_packages() -> None:
         return
     npm = shutil.which("npm")
     if npm is None:
-        raise SystemExit("npm is needed to install MathJax for the build "
-                         "(Debian: apt-get install nodejs npm)")
-    subprocess.run([npm, "ci", "--ignore-scripts", "--no-audit", "--no-fund", "--loglevel=error"],
-                   cwd=ROOT, check=True)
+        raise SystemExit(
+            "npm is needed to install MathJax for the build (Debian: apt-get install nodejs npm)"
+        )
+    subprocess.run(
+        [npm, "ci", "--ignore-scripts", "--no-audit", "--no-fund", "--loglevel=error"],
+        cwd=ROOT,
+        check=True,
+    )
     STAMP.write_text(wanted + "\n")
 
 
@@ -47,8 +51,13 @@ def command(output: Path | None, extra: tuple[str, ...] = ()) -> list[str]:
     return [str(jupyter_book), "build", str(ROOT), *BUILD_FLAGS, *where, *extra]
 
 
-def build(output: Path | None = None, extra: tuple[str, ...] = (), *, student: bool = False,
-          capture: bool = True) -> subprocess.CompletedProcess:
+def build(
+    output: Path | None = None,
+    extra: tuple[str, ...] = (),
+    *,
+    student: bool = False,
+    capture: bool = True,
+) -> subprocess.CompletedProcess:
     """Build into ``output``/_build/html (default: the repository's _build/html)."""
     ensure_node_packages()
     with tempfile.TemporaryDirectory() as scratch:
@@ -69,7 +78,7 @@ def main(argv: list[str]) -> int:
     if "--output" in argv:
         index = argv.index("--output")
         output = Path(argv[index + 1])
-        del argv[index:index + 2]
+        del argv[index : index + 2]
     elif student:
         output = ROOT / "_build" / "student"
     result = build(output, tuple(argv), student=student, capture=False)

@@ -29,12 +29,22 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "scripts"))
 import build_book  # noqa: E402
 
-PAGES = ["intro", "chapters/02-random-intercepts", "chapters/10-non-normal-outcomes",
-         "chapters/appendix-b-lme4-parity", "instructors"]
+PAGES = [
+    "intro",
+    "chapters/02-random-intercepts",
+    "chapters/10-non-normal-outcomes",
+    "chapters/appendix-b-lme4-parity",
+    "instructors",
+]
 CATEGORIES = ["performance", "accessibility", "best-practices", "seo"]
-CHROME_FLAGS = ["--headless=new", "--no-sandbox", "--disable-gpu",
-                "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
-                "--proxy-server=127.0.0.1:9", "--proxy-bypass-list=127.0.0.1"]
+CHROME_FLAGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
+    "--proxy-server=127.0.0.1:9",
+    "--proxy-bypass-list=127.0.0.1",
+]
 START, END = "<!-- lighthouse:start -->", "<!-- lighthouse:end -->"
 
 
@@ -44,10 +54,16 @@ class _Quiet(http.server.SimpleHTTPRequestHandler):
 
 
 def measure(url: str, desktop: bool, report: Path) -> dict[str, int]:
-    command = ["node", str(ROOT / "node_modules" / "lighthouse" / "cli" / "index.js"), url,
-               "--quiet", "--output=json", f"--output-path={report}",
-               f"--only-categories={','.join(CATEGORIES)}",
-               f"--chrome-flags={' '.join(CHROME_FLAGS)}"]
+    command = [
+        "node",
+        str(ROOT / "node_modules" / "lighthouse" / "cli" / "index.js"),
+        url,
+        "--quiet",
+        "--output=json",
+        f"--output-path={report}",
+        f"--only-categories={','.join(CATEGORIES)}",
+        f"--chrome-flags={' '.join(CHROME_FLAGS)}",
+    ]
     if desktop:
         command.append("--preset=desktop")
     env = {**os.environ, "CHROME_PATH": "/usr/bin/chromium"}
@@ -77,26 +93,35 @@ def main(argv: list[str]) -> int:
                     print(page, rows[-1][1], scores, flush=True)
         finally:
             server.shutdown()
-    table = ["| Page | As | Performance | Accessibility | Best practices | SEO |",
-             "|---|---|---|---|---|---|"]
-    table += [f"| `{page}` | {kind} | " + " | ".join(str(s[c]) for c in CATEGORIES) + " |"
-              for page, kind, s in rows]
+    table = [
+        "| Page | As | Performance | Accessibility | Best practices | SEO |",
+        "|---|---|---|---|---|---|",
+    ]
+    table += [
+        f"| `{page}` | {kind} | " + " | ".join(str(s[c]) for c in CATEGORIES) + " |"
+        for page, kind, s in rows
+    ]
     print("\n".join(table))
     if "--print" not in argv:
         readme = ROOT / "README.md"
         day = datetime.date.today().isoformat()
-        block = (f"{START}\nMeasured {day} by `scripts/lighthouse.py` (Lighthouse "
-                 f"{lighthouse_version()}, Debian's Chromium):\n\n" + "\n".join(table) + f"\n{END}")
+        block = (
+            f"{START}\nMeasured {day} by `scripts/lighthouse.py` (Lighthouse "
+            f"{lighthouse_version()}, Debian's Chromium):\n\n" + "\n".join(table) + f"\n{END}"
+        )
         text = readme.read_text()
         if START not in text:
             raise SystemExit(f"README.md has no {START} ... {END} block to update")
-        readme.write_text(re.sub(re.escape(START) + ".*?" + re.escape(END), lambda m: block, text,
-                                 flags=re.S))
+        readme.write_text(
+            re.sub(re.escape(START) + ".*?" + re.escape(END), lambda m: block, text, flags=re.S)
+        )
     return 0
 
 
 def lighthouse_version() -> str:
-    return json.loads((ROOT / "node_modules" / "lighthouse" / "package.json").read_text())["version"]
+    return json.loads((ROOT / "node_modules" / "lighthouse" / "package.json").read_text())[
+        "version"
+    ]
 
 
 if __name__ == "__main__":

@@ -78,9 +78,9 @@ def strip_text(text: str) -> tuple[str, bool]:
         return text, False
     end = GATE_END.search(text, start.end())
     if end:
-        rest, still_open = strip_text(text[end.end():])
-        return text[:start.start()] + rest, still_open
-    return text[:start.start()], True
+        rest, still_open = strip_text(text[end.end() :])
+        return text[: start.start()] + rest, still_open
+    return text[: start.start()], True
 
 
 def strip_notebook(notebook: dict) -> dict:
@@ -93,7 +93,7 @@ def strip_notebook(notebook: dict) -> dict:
             end = GATE_END.search(source)
             if not end:
                 continue
-            source, inside = strip_text(source[end.end():])
+            source, inside = strip_text(source[end.end() :])
         elif cell["cell_type"] == "markdown":
             source, inside = strip_text(source)
         else:

@@ -40,10 +40,20 @@ CHROMIUM = Path("/usr/bin/chromium")
 # Sealed: every host name but 127.0.0.1 resolves to nothing, and every connection but one
 # to 127.0.0.1 goes to a proxy at 127.0.0.1:9, where nothing listens (so an address given
 # as a number cannot leave either).
-SEALED = ["--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
-          "--proxy-server=127.0.0.1:9", "--proxy-bypass-list=127.0.0.1"]
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run", *SEALED]
+SEALED = [
+    "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
+    "--proxy-server=127.0.0.1:9",
+    "--proxy-bypass-list=127.0.0.1",
+]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    *SEALED,
+]
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text())
 PAGES = toc_files()
@@ -61,7 +71,7 @@ def launch_links(page_name: str) -> dict[str, str]:
     interface = {"jupyterlab": "lab/tree", "classic": "tree"}[buttons["notebook_interface"]]
     return {
         "Binder": f"{buttons['binderhub_url'].rstrip('/')}/v2/gh/{owner_repo}/{branch}"
-                  f"?urlpath={interface}/{notebook}",
+        f"?urlpath={interface}/{notebook}",
         "Colab": f"{buttons['colab_url'].rstrip('/')}/github/{owner_repo}/blob/{branch}/{notebook}",
     }
 
@@ -84,16 +94,20 @@ def ids_in(path: Path) -> frozenset[str]:
     return frozenset(parser.ids)
 
 
-def broken_internal_links(html_root: Path, base_url: str, page_url: str,
-                          hrefs: list[str]) -> list[str]:
+def broken_internal_links(
+    html_root: Path, base_url: str, page_url: str, hrefs: list[str]
+) -> list[str]:
     """Links into the site whose file, or #anchor within the file, does not exist."""
     broken = []
     for href in sorted(set(hrefs)):
         if not href.startswith(base_url):
             continue
         parts = urllib.parse.urlsplit(href)
-        relative = urllib.parse.unquote(parts.path).removeprefix(
-            urllib.parse.urlsplit(base_url).path).lstrip("/")
+        relative = (
+            urllib.parse.unquote(parts.path)
+            .removeprefix(urllib.parse.urlsplit(base_url).path)
+            .lstrip("/")
+        )
         target = html_root / relative
         if target.is_dir():
             target = target / "index.html"
@@ -149,13 +163,21 @@ class Visit:
         self.page = context.new_page()
         self.errors: list[str] = []
         self.external: list[str] = []
-        self.page.on("console", lambda m: m.type == "error" and self.errors.append(
-            f"console: {m.text} ({m.location.get('url', '')})"))
+        self.page.on(
+            "console",
+            lambda m: (
+                m.type == "error"
+                and self.errors.append(f"console: {m.text} ({m.location.get('url', '')})")
+            ),
+        )
         self.page.on("pageerror", lambda e: self.errors.append(f"uncaught: {e}"))
-        self.page.on("requestfailed", lambda r: self.errors.append(
-            f"request failed: {r.url} {r.failure}"))
-        self.page.on("response", lambda r: r.status >= 400 and self.errors.append(
-            f"HTTP {r.status}: {r.url}"))
+        self.page.on(
+            "requestfailed", lambda r: self.errors.append(f"request failed: {r.url} {r.failure}")
+        )
+        self.page.on(
+            "response",
+            lambda r: r.status >= 400 and self.errors.append(f"HTTP {r.status}: {r.url}"),
+        )
         self.page.route("**/*", self._route)
 
     def _route(self, route):
@@ -179,8 +201,9 @@ class Visit:
 
 @pytest.fixture(scope="module")
 def context(browser):
-    ctx = browser.new_context(viewport=DESKTOP, color_scheme="light", reduced_motion="reduce",
-                              service_workers="block")
+    ctx = browser.new_context(
+        viewport=DESKTOP, color_scheme="light", reduced_motion="reduce", service_workers="block"
+    )
     # Every page is a reader's first visit: nothing remembered from the pages before.
     ctx.add_init_script("try { localStorage.clear(); sessionStorage.clear(); } catch (e) {}")
     yield ctx
@@ -239,8 +262,9 @@ def test_page_in_a_real_browser(name, site, visit):
     problems += [f"image did not load: {src}" for src in broken_images]
 
     hrefs = page.evaluate("() => Array.from(document.querySelectorAll('a[href]'), a => a.href)")
-    problems += [f"broken link: {b}" for b in
-                 broken_internal_links(html_root, base_url, page.url, hrefs)]
+    problems += [
+        f"broken link: {b}" for b in broken_internal_links(html_root, base_url, page.url, hrefs)
+    ]
 
     if (ROOT / f"{name}.ipynb").exists():
         for service, wanted in launch_links(name).items():
@@ -273,7 +297,8 @@ def test_page_in_a_real_browser(name, site, visit):
             try:
                 first.locator(".toggle-button").click(timeout=5_000)
                 first.locator(":scope > :not(.admonition-title)").first.wait_for(
-                    state="visible", timeout=3_000)
+                    state="visible", timeout=3_000
+                )
             except PlaywrightTimeoutError:
                 problems.append(f"solution {first.get_attribute('id')} does not open on a click")
 
@@ -327,8 +352,11 @@ def test_figures_keep_a_white_background_in_dark_mode(browser, site):
 
     html_root, base_url = site
     names = pages_with(html_root, 'class="cell_output')
-    names = [n for n in names if "<img" in (html_root / f"{n}.html").read_text()
-             .split('class="cell_output', 1)[1]]
+    names = [
+        n
+        for n in names
+        if "<img" in (html_root / f"{n}.html").read_text().split('class="cell_output', 1)[1]
+    ]
     assert names, "no page has a figure"
     dark = browser.new_context(viewport=DESKTOP, color_scheme="dark", service_workers="block")
     try:
@@ -342,9 +370,12 @@ def test_figures_keep_a_white_background_in_dark_mode(browser, site):
         width, height = shot.size
         # Just inside the rounded corners: the figure's white margin. The theme's own dark
         # mode filter would turn it light grey (about 219).
-        margin = [shot.getpixel((x, y)) for x in (6, width // 2, width - 7) for y in (6, height - 7)]
+        margin = [
+            shot.getpixel((x, y)) for x in (6, width // 2, width - 7) for y in (6, height - 7)
+        ]
         assert all(min(c) >= 250 for c in margin), (
-            f"{names[0]}: the figure's margin in dark mode is {margin}, not white")
+            f"{names[0]}: the figure's margin in dark mode is {margin}, not white"
+        )
         assert not one.errors, one.errors
         one.close()
     finally:
@@ -353,12 +384,14 @@ def test_figures_keep_a_white_background_in_dark_mode(browser, site):
 
 # What the pages above rely on, read from the configuration and the built HTML.
 
+
 def test_no_console_error_sources_in_the_configuration():
     """sphinx_thebe is left out (its inline script is emitted twice) and the mode is set."""
     from jupyter_book.config import get_default_sphinx_config, get_final_config
 
-    final, _ = get_final_config(user_yaml=ROOT / "_config.yml", sourcedir=ROOT,
-                                cli_config={"latex_individualpages": False})
+    final, _ = get_final_config(
+        user_yaml=ROOT / "_config.yml", sourcedir=ROOT, cli_config={"latex_individualpages": False}
+    )
     extensions = final["extensions"]
     assert "sphinx_thebe" not in extensions
     missing = set(get_default_sphinx_config()["extensions"]) - {"sphinx_thebe"} - set(extensions)
@@ -407,7 +440,9 @@ def test_chapters_are_numbered_and_exercises_are_labelled_and_linkable(built_sit
                 problems.append(f"{name}: exercise {index} is titled {title!r}")
             anchor = exercise.get("id", "")
             if not re.fullmatch(r"ex-[a-z0-9-]+-\d+", anchor):
-                problems.append(f"{name}: exercise {index} has no ex-<slug>-<n> anchor ({anchor!r})")
+                problems.append(
+                    f"{name}: exercise {index} has no ex-<slug>-<n> anchor ({anchor!r})"
+                )
             elif anchor in seen_ids:
                 problems.append(f"{name}: anchor {anchor} is also used in {seen_ids[anchor]}")
             seen_ids[anchor] = name
@@ -447,8 +482,13 @@ CHAPTER = "chapters/02-random-intercepts"
 
 @pytest.fixture
 def phone(browser, site):
-    ctx = browser.new_context(viewport=PHONE, is_mobile=True, has_touch=True,
-                              device_scale_factor=3, service_workers="block")
+    ctx = browser.new_context(
+        viewport=PHONE,
+        is_mobile=True,
+        has_touch=True,
+        device_scale_factor=3,
+        service_workers="block",
+    )
     yield ctx, site[1]
     ctx.close()
 
@@ -470,8 +510,10 @@ def test_phone_navigation_buttons_open_the_contents_and_the_sections(phone):
 
     page.locator(".secondary-toggle:visible").first.tap()
     sections.first.wait_for(state="visible", timeout=5_000)
-    headings = page.evaluate("() => Array.from(document.querySelectorAll('article h2'), "
-                             "h => h.textContent.replace('#', '').trim())")
+    headings = page.evaluate(
+        "() => Array.from(document.querySelectorAll('article h2'), "
+        "h => h.textContent.replace('#', '').trim())"
+    )
     listed = sections.evaluate_all("links => links.map(a => a.textContent.trim())")
     assert headings and all(h in listed for h in headings), (headings, listed)
     assert not one.errors, one.errors
@@ -499,7 +541,10 @@ def test_math_is_typeset_and_shipped_with_the_site(visit):
     box = first.bounding_box()
     assert box and box["width"] > 5 and box["height"] > 5
     containers = page.locator("article mjx-container")
-    assert page.locator("article mjx-container > mjx-assistive-mml > math").count() == containers.count()
+    assert (
+        page.locator("article mjx-container > mjx-assistive-mml > math").count()
+        == containers.count()
+    )
     text = page.evaluate("() => document.querySelector('article').innerText")
     for raw in ("\\(", "\\[", "\\frac", "\\sigma", "$$"):
         assert raw not in text, f"raw TeX {raw!r} on the page"
@@ -515,7 +560,8 @@ def test_the_browser_is_sealed(tmp_path, site, browser):
     # A second Chromium, launched as the others are, that writes its network log.
     sealed = browser.browser_type.launch(
         executable_path=str(CHROMIUM),
-        args=[*CHROMIUM_ARGS, f"--log-net-log={log_path}", "--net-log-capture-mode=Default"])
+        args=[*CHROMIUM_ARGS, f"--log-net-log={log_path}", "--net-log-capture-mode=Default"],
+    )
     try:
         page = sealed.new_page()
         page.goto(f"{base_url}{CHAPTER}.html", wait_until="load")
@@ -568,8 +614,10 @@ def test_figures_are_sharp_and_open_full_size(visit):
         for figure in figures:
             seen += 1
             if figure["natural"] < 2 * figure["shown"] - 1:
-                problems.append(f"{name}: {figure['src']} has {figure['natural']} px for "
-                                f"{figure['shown']:.0f} CSS px")
+                problems.append(
+                    f"{name}: {figure['src']} has {figure['natural']} px for "
+                    f"{figure['shown']:.0f} CSS px"
+                )
             if not (figure["link"] or "").endswith(figure["src"].split("/")[-1]):
                 problems.append(f"{name}: {figure['src']} does not open full size")
     assert seen, "no figure found"
@@ -584,7 +632,9 @@ def test_code_fits_at_desktop_width_and_inline_code_breaks_only_at_its_edges(con
     try:
         for name in PAGES:
             page.goto(f"{base_url}{name}.html", wait_until="load")
-            problems += [f"{name}: {p}" for p in page.evaluate("""() => {
+            problems += [
+                f"{name}: {p}"
+                for p in page.evaluate("""() => {
                 const out = [];
                 for (const pre of document.querySelectorAll('article div.cell_input pre, article div.cell_output pre')) {
                     if (pre.scrollWidth > pre.clientWidth + 1)
@@ -616,7 +666,8 @@ def test_code_fits_at_desktop_width_and_inline_code_breaks_only_at_its_edges(con
                     }
                 }
                 return out;
-            }""")]
+            }""")
+            ]
     finally:
         page.close()
     assert not problems, "\n".join(problems[:40]) + f"\n({len(problems)} in all)"

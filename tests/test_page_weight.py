@@ -62,8 +62,11 @@ def test_no_source_maps_are_deployed(site):  # noqa: F811
     html_root, _ = site
     maps = sorted(str(p.relative_to(html_root)) for p in html_root.rglob("*.map"))
     assert not maps, maps
-    mentions = [str(p.relative_to(html_root)) for p in html_root.rglob("*.js")
-                if "sourceMappingURL=" in p.read_text(errors="replace")[-300:]]
+    mentions = [
+        str(p.relative_to(html_root))
+        for p in html_root.rglob("*.js")
+        if "sourceMappingURL=" in p.read_text(errors="replace")[-300:]
+    ]
     assert not mentions, mentions
 
 

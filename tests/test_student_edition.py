@@ -67,7 +67,9 @@ def test_student_edition_keeps_exercises_and_leaves_out_solutions(built_site, tm
                 cells = json.loads(target.read_text())["cells"]
                 texts = ["".join(c["source"]) for c in cells]
                 assert not any("{solution" in t for t in texts), f"{target.name} has a solution"
-                full = "".join("".join(c["source"]) for c in json.loads(original.read_text())["cells"])
+                full = "".join(
+                    "".join(c["source"]) for c in json.loads(original.read_text())["cells"]
+                )
                 assert "".join(texts).count("{exercise}") == full.count("{exercise}"), target.name
                 # The downloaded code cells are exactly the ones the student page shows.
                 code = sum(c["cell_type"] == "code" for c in cells)
@@ -80,4 +82,6 @@ def test_student_edition_keeps_exercises_and_leaves_out_solutions(built_site, tm
     assert note in student.STUDENT_INSTRUCTORS_PAGE
     assert note in (html_root / "instructors.html").read_text()
     assert note not in (built_site / "instructors.html").read_text()
-    assert (html_root / "_sources" / "instructors.md").read_text() == student.STUDENT_INSTRUCTORS_PAGE
+    assert (
+        html_root / "_sources" / "instructors.md"
+    ).read_text() == student.STUDENT_INSTRUCTORS_PAGE
