@@ -5,7 +5,6 @@ from __future__ import annotations
 import fcntl
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -19,19 +18,10 @@ pin_environment()
 
 
 def build_book(output: Path, extra_args: tuple[str, ...] = ()) -> subprocess.CompletedProcess:
-    """Build the book with warnings as errors into ``output``/_build/html."""
-    command = [
-        str(Path(sys.executable).parent / "jupyter-book"),
-        "build",
-        str(ROOT),
-        "-W",
-        "-n",
-        "--keep-going",
-        "--path-output",
-        str(output),
-        *extra_args,
-    ]
-    return subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
+    """Build the book as scripts/build_book.py does (warnings as errors) into ``output``/_build/html."""
+    import build_book as book  # scripts/ is on pytest.ini's pythonpath
+
+    return book.build(output, extra_args)
 
 
 @pytest.fixture(scope="session")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 import re
 
 import yaml
@@ -53,3 +54,34 @@ def test_student_edition_keeps_exercises_and_leaves_out_solutions(built_site, tm
         kept = BeautifulSoup((html_root / relative).read_text(), "html.parser").select("div.cell")
         outside_solutions = [c for c in full if not c.find_parent("div", class_="solution")]
         assert len(kept) == len(outside_solutions), relative
+
+    # Each page's download button serves a source without solutions: open every download.
+    for page in sorted(html_root.rglob("*.html")):
+        relative = page.relative_to(html_root)
+        soup = BeautifulSoup(page.read_text(), "html.parser")
+        for link in soup.select('a[href*="_sources/"]'):
+            target = (page.parent / link["href"]).resolve()
+            assert target.is_file(), f"{relative}: download {link['href']} is missing"
+            original = ROOT / target.relative_to((html_root / "_sources").resolve())
+            if target.suffix == ".ipynb":
+                cells = json.loads(target.read_text())["cells"]
+                texts = ["".join(c["source"]) for c in cells]
+                assert not any("{solution" in t for t in texts), f"{target.name} has a solution"
+                full = "".join(
+                    "".join(c["source"]) for c in json.loads(original.read_text())["cells"]
+                )
+                assert "".join(texts).count("{exercise}") == full.count("{exercise}"), target.name
+                # The downloaded code cells are exactly the ones the student page shows.
+                code = sum(c["cell_type"] == "code" for c in cells)
+                assert code == len(soup.select("div.cell")), f"{target.name}: {code} code cells"
+            else:
+                text = target.read_text()
+                assert "{solution" not in text, f"{target.name} has a solution"
+    # The instructors page (how to hand out solutions) is replaced by a note for students.
+    note = "decides when and how you see them."
+    assert note in student.STUDENT_INSTRUCTORS_PAGE
+    assert note in (html_root / "instructors.html").read_text()
+    assert note not in (built_site / "instructors.html").read_text()
+    assert (
+        html_root / "_sources" / "instructors.md"
+    ).read_text() == student.STUDENT_INSTRUCTORS_PAGE
