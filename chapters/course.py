@@ -56,12 +56,18 @@ class DatasetSpec:
 
 DATASETS = {
     "sleepstudy": DatasetSpec(
-        "sleepstudy.csv", {"Reaction": "float", "Days": "int", "Subject": "str"}, 180,
-        "0a002bec8be2fa9d40dbbf3d5038e614d113a4fd5bf8813f6f4271c3d6294675", ("Subject", "Days"),
+        "sleepstudy.csv",
+        {"Reaction": "float", "Days": "int", "Subject": "str"},
+        180,
+        "0a002bec8be2fa9d40dbbf3d5038e614d113a4fd5bf8813f6f4271c3d6294675",
+        ("Subject", "Days"),
     ),
     "cbpp": DatasetSpec(
-        "cbpp.csv", {"herd": "str", "incidence": "int", "size": "int", "period": "str"}, 56,
-        "1a2c82ed41e8b4168d943848b61eebfe5d8a79af24e534c6551df0c41e1e17ba", ("herd", "period"),
+        "cbpp.csv",
+        {"herd": "str", "incidence": "int", "size": "int", "period": "str"},
+        56,
+        "1a2c82ed41e8b4168d943848b61eebfe5d8a79af24e534c6551df0c41e1e17ba",
+        ("herd", "period"),
     ),
     "crossed-ratings": DatasetSpec(
         "crossed-ratings.csv",
@@ -299,13 +305,17 @@ def _align_to_rows(label: str, values, data: pd.DataFrame) -> np.ndarray:
     if not isinstance(values, pd.Series):
         return np.asarray(values, dtype=float)
     if not (values.index.is_unique and data.index.is_unique):
-        raise ValueError(f"Line {label!r} or the data have repeated index labels; "
-                         "rows cannot be matched to values.")
+        raise ValueError(
+            f"Line {label!r} or the data have repeated index labels; "
+            "rows cannot be matched to values."
+        )
     missing = data.index.difference(values.index)
     if len(missing):
-        raise ValueError(f"Line {label!r} has no value for the data's rows "
-                         f"{list(missing[:5])}{' ...' if len(missing) > 5 else ''}: its index "
-                         "does not match the data's (pass .to_numpy() to pair them by position).")
+        raise ValueError(
+            f"Line {label!r} has no value for the data's rows "
+            f"{list(missing[:5])}{' ...' if len(missing) > 5 else ''}: its index "
+            "does not match the data's (pass .to_numpy() to pair them by position)."
+        )
     return values.reindex(data.index).to_numpy(dtype=float)
 
 
@@ -331,12 +341,15 @@ def _random_effect_terms(result) -> dict[str, str]:
         for name in group_effects.index:
             if name in terms:
                 continue
-            component = next((c for c in components
-                              if name.startswith(c + "[") and name.endswith("]")), None)
+            component = next(
+                (c for c in components if name.startswith(c + "[") and name.endswith("]")), None
+            )
             if component is None:
-                raise KeyError(f"Random effect {name!r} is neither a random-effects column nor "
-                               "a variance component of the model.")
-            terms[name] = name[len(component) + 1:-1]
+                raise KeyError(
+                    f"Random effect {name!r} is neither a random-effects column nor "
+                    "a variance component of the model."
+                )
+            terms[name] = name[len(component) + 1 : -1]
     for name, term in terms.items():
         if term not in fixed:
             raise KeyError(
@@ -520,14 +533,17 @@ def _newton_polish(model, packed: np.ndarray, steps: int = 4) -> np.ndarray | No
             step = np.zeros(point.size)
             step[column] = 1e-5 * max(1.0, abs(point[column]))
             hessian[:, column] = (
-                model.score(point + step, profile_fe=True) - model.score(point - step, profile_fe=True)
+                model.score(point + step, profile_fe=True)
+                - model.score(point - step, profile_fe=True)
             ) / (2 * step[column])
         try:
             point = point - np.linalg.solve(hessian, score)
         except np.linalg.LinAlgError:
             return None
     # A boundary (singular) fit or a poorly conditioned Hessian can send Newton far away.
-    if not np.all(np.isfinite(point)) or np.max(np.abs(point - start)) > 1e-3 * max(1.0, np.max(np.abs(start))):
+    if not np.all(np.isfinite(point)) or np.max(np.abs(point - start)) > 1e-3 * max(
+        1.0, np.max(np.abs(start))
+    ):
         return None
     return point
 
@@ -1639,6 +1655,7 @@ def lme4_varcorr(fit_reference: dict) -> pd.DataFrame:
     return frame.rename(columns={"var1": "term1", "var2": "term2"})[
         ["group", "term1", "term2", "vcov", "sdcor"]
     ]
+
 
 # ---------------------------------------------------------------------------------------
 # Self-check questions: values the site's questions read their answers from.

@@ -33,9 +33,9 @@ import pytest
 import yaml
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from playwright.sync_api import sync_playwright
+from test_book_build import toc_files
 
 from conftest import ROOT
-from test_book_build import toc_files
 
 CHROMIUM = Path("/usr/bin/chromium")
 # Sealed: every host name but 127.0.0.1 resolves to nothing, and every connection but one

@@ -19,9 +19,10 @@ import numpy as np
 import pandas as pd
 import pytest
 import statsmodels.formula.api as smf
-from conftest import ROOT
 from scipy import stats
 from scipy.special import gammaln
+
+from conftest import ROOT
 
 try:  # chapters/ is on the path when pytest.ini says so
     import course

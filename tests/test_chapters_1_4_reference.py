@@ -35,7 +35,9 @@ def test_per_subject_slope_t_test_is_lmertests_satterthwaite_test_of_the_maximal
     satterthwaite = REFERENCE["maximal_REML_satterthwaite_Days"]
     assert satterthwaite["formula"] == "Reaction ~ Days + (Days | Subject)"
     assert satterthwaite["estimate"] == pytest.approx(slopes.mean(), rel=1e-12)
-    assert satterthwaite["std_error"] == pytest.approx(slopes.std() / np.sqrt(len(slopes)), rel=1e-6)
+    assert satterthwaite["std_error"] == pytest.approx(
+        slopes.std() / np.sqrt(len(slopes)), rel=1e-6
+    )
     assert satterthwaite["df"] == pytest.approx(test.df, abs=1e-4)
     assert satterthwaite["t_value"] == pytest.approx(test.statistic, rel=1e-6)
     assert satterthwaite["p_value"] == pytest.approx(test.pvalue, rel=1e-5)
@@ -50,16 +52,22 @@ def test_cluster_robust_se_has_the_small_sample_correction_and_normal_p_values(s
     ols = REFERENCE["ols_Days"]
     default = smf.ols("Reaction ~ Days", data=sleep).fit(cov_type="cluster", cov_kwds=groups)
     uncorrected = smf.ols("Reaction ~ Days", data=sleep).fit(
-        cov_type="cluster", cov_kwds={**groups, "use_correction": False})
-    with_t = smf.ols("Reaction ~ Days", data=sleep).fit(cov_type="cluster", cov_kwds=groups, use_t=True)
+        cov_type="cluster", cov_kwds={**groups, "use_correction": False}
+    )
+    with_t = smf.ols("Reaction ~ Days", data=sleep).fit(
+        cov_type="cluster", cov_kwds=groups, use_t=True
+    )
     assert default.bse["Days"] == pytest.approx(ols["cluster_robust_CR1_std_error"], rel=1e-10)
     assert uncorrected.bse["Days"] == pytest.approx(ols["cluster_robust_CR0_std_error"], rel=1e-10)
     assert (default.bse["Days"] / uncorrected.bse["Days"]) ** 2 == pytest.approx(
-        ols["CR1_correction_factor"], rel=1e-10)
+        ols["CR1_correction_factor"], rel=1e-10
+    )
     assert not default.use_t
     assert default.pvalues["Days"] == pytest.approx(ols["CR1_normal_p_value"], rel=1e-6)
     assert with_t.df_resid_inference == ols["n_clusters"] - 1
-    assert with_t.pvalues["Days"] == pytest.approx(ols["CR1_t_p_value_df_clusters_minus_1"], rel=1e-8)
+    assert with_t.pvalues["Days"] == pytest.approx(
+        ols["CR1_t_p_value_df_clusters_minus_1"], rel=1e-8
+    )
 
 
 def test_ratio_of_subject_variance_to_var_reaction_is_near_the_unadjusted_icc(sleep):
@@ -72,7 +80,8 @@ def test_ratio_of_subject_variance_to_var_reaction_is_near_the_unadjusted_icc(sl
     assert tau2 / (tau2 + sigma2) == pytest.approx(icc["adjusted_icc"], rel=1e-6)
     assert tau2 / (fixed + tau2 + sigma2) == pytest.approx(icc["unadjusted_icc"], rel=1e-6)
     assert tau2 / sleep["Reaction"].var() == pytest.approx(
-        icc["subject_variance_over_var_Reaction"], rel=1e-6)
+        icc["subject_variance_over_var_Reaction"], rel=1e-6
+    )
     assert abs(icc["unadjusted_icc"] - icc["subject_variance_over_var_Reaction"]) < 0.011
 
 
@@ -113,8 +122,9 @@ def test_day_0_to_1_interval_and_the_rise_after_the_baseline(sleep):
     assert interval.low == pytest.approx(low, rel=1e-10)
     assert interval.high == pytest.approx(high, rel=1e-10)
     restricted = course.load_lme4_reference("restricted-days")["models"]["restricted_correlated"]
-    slope = next(row["estimate"] for row in restricted["fixed_effects"]
-                 if row["term"] == "days_restricted")
+    slope = next(
+        row["estimate"] for row in restricted["fixed_effects"] if row["term"] == "days_restricted"
+    )
     assert low < 0 and high > slope  # no change, and more than a night of restriction adds
     means = np.array(days["mean_by_day"])
     assert np.allclose(sleep.groupby("Days")["Reaction"].mean().to_numpy(), means, rtol=1e-12)

@@ -95,7 +95,8 @@ def test_subject_coefficients_with_groups_given_as_a_series(sleep, intercepts_fi
     table = course.subject_coefficients(fit, group_name="Participant")
     assert table.index.name == "Participant"
     expected = fit.fe_params["Intercept"] + pd.Series(
-        {g: effects["Group"] for g, effects in fit.random_effects.items()})
+        {g: effects["Group"] for g, effects in fit.random_effects.items()}
+    )
     assert np.allclose(table["Intercept"], expected.loc[table.index])
     # The same model as groups="Subject", so the same table.
     by_name = course.subject_coefficients(intercepts_fit)
@@ -121,8 +122,9 @@ def test_subject_coefficients_refuse_a_nested_variance_component(sleep):
     with warnings.catch_warnings():
         # How well this model fits is beside the point; only its random-effect names matter.
         warnings.simplefilter("ignore")
-        fit = smf.mixedlm("Reaction ~ Days", data, groups="Subject",
-                          vc_formula={"half": "0 + C(half)"}).fit()
+        fit = smf.mixedlm(
+            "Reaction ~ Days", data, groups="Subject", vc_formula={"half": "0 + C(half)"}
+        ).fit()
     with pytest.raises(KeyError, match="no matching fixed effect"):
         course.subject_coefficients(fit)
 
@@ -263,7 +265,9 @@ def test_set_style_makes_jittered_figures_reproducible(sleep):
     assert np.array_equal(first, second)
 
 
-def test_plot_subjects_aligns_a_series_by_index_when_the_data_are_sorted_by_day(sleep, intercepts_fit):
+def test_plot_subjects_aligns_a_series_by_index_when_the_data_are_sorted_by_day(
+    sleep, intercepts_fit
+):
     """Data sorted by day: each panel must still show its own subject's fitted values."""
     by_day = sleep.sort_values(["Days", "Subject"])
     grid = course.plot_subjects(by_day, {"Fitted": intercepts_fit.fittedvalues}, title="Fit")
@@ -283,8 +287,11 @@ def test_plot_subjects_refuses_a_series_whose_index_does_not_match(sleep, interc
 
 
 def test_plot_subjects_takes_an_array_in_row_order(sleep, intercepts_fit):
-    grid = course.plot_subjects(sleep, {"Fitted": intercepts_fit.fittedvalues.to_numpy()}, title="x")
+    grid = course.plot_subjects(
+        sleep, {"Fitted": intercepts_fit.fittedvalues.to_numpy()}, title="x"
+    )
     rows = (sleep["Subject"] == "308").to_numpy()
-    assert np.allclose(grid.axes_dict["308"].lines[0].get_ydata(),
-                       intercepts_fit.fittedvalues.to_numpy()[rows])
+    assert np.allclose(
+        grid.axes_dict["308"].lines[0].get_ydata(), intercepts_fit.fittedvalues.to_numpy()[rows]
+    )
     plt.close(grid.figure)

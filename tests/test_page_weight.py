@@ -11,10 +11,10 @@ counted in the "all figures" column, which is reported, not budgeted). The table
 from __future__ import annotations
 
 import pytest
-
-from conftest import ROOT
 from test_book_build import toc_files
 from test_browser import DESKTOP, Visit, browser, site  # noqa: F401  (fixtures)
+
+from conftest import ROOT
 
 BUDGET = 1_200_000  # bytes, uncompressed
 CHAPTERS = [n for n in toc_files() if (ROOT / f"{n}.ipynb").exists()]

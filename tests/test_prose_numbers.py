@@ -45,33 +45,55 @@ DEFAULT_THRESHOLD = 0.97
 
 # Chapters whose prose is still being tied to their outputs (issue 8): the share they reach
 # today, so that a change can only raise it. Remove an entry when the chapter reaches 0.97.
-THRESHOLDS: dict[str, float] = {
-}
+THRESHOLDS: dict[str, float] = {}
 
 # Conventional constants that are fine as text: the normal quantile of a 95% interval, the
 # usual significance levels, the tail probabilities of a 95% interval, the 95% point of a
 # chi-square with 1 df and its half (likelihood-ratio and profile intervals), and pi^2/3
 # (the variance of the standard logistic distribution).
-CONVENTIONAL = frozenset({"1.96", "0.05", "0.025", "0.975", "0.95", "0.01", "0.001",
-                          "3.84", "1.92", "3.29"})
+CONVENTIONAL = frozenset(
+    {"1.96", "0.05", "0.025", "0.975", "0.95", "0.01", "0.001", "3.84", "1.92", "3.29"}
+)
 
 # Words after which a decimal is a software version, not a result.
-VERSION_WORDS = ("statsmodels", "lme4", "lmerTest", "pbkrtest", "pandas", "numpy", "seaborn",
-                 "matplotlib", "scipy", "Python", "R", "Sphinx", "version", "geepack", "myst-nb",
-                 "jupyter-book", "Jupyter Book", "nbval")
+VERSION_WORDS = (
+    "statsmodels",
+    "lme4",
+    "lmerTest",
+    "pbkrtest",
+    "pandas",
+    "numpy",
+    "seaborn",
+    "matplotlib",
+    "scipy",
+    "Python",
+    "R",
+    "Sphinx",
+    "version",
+    "geepack",
+    "myst-nb",
+    "jupyter-book",
+    "Jupyter Book",
+    "nbval",
+)
 
 NUMBER = r"[-\u2212]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:[eE][-+\u2212]?\d+)?"
 OUTPUT_NUMBER = re.compile(NUMBER)
-PROSE_NUMBER = re.compile(r"(?<![\w.])[-\u2212]?(?:\d{1,3}(?:,\d{3})+|\d+)\.(\d{2,})"
-                          r"(?:[eE]([-+\u2212]?\d+))?(?![\w.]*\d)(%?)")
+PROSE_NUMBER = re.compile(
+    r"(?<![\w.])[-\u2212]?(?:\d{1,3}(?:,\d{3})+|\d+)\.(\d{2,})"
+    r"(?:[eE]([-+\u2212]?\d+))?(?![\w.]*\d)(%?)"
+)
 GLUE_ROLE = re.compile(r"\{glue(?::[a-z]*)?\}`([^`:]+)(?::[^`]*)?`")
 OTHER_ROLE = re.compile(r"\{(?!glue)[a-zA-Z:-]+\}`[^`]*`")
 CODE_SPAN = re.compile(r"(?<!\})`([^`\n]+)`")
 URL = re.compile(r"(?:https?://|www\.)\S+")
 FENCE = re.compile(r"^(```+|:::+)(.*)$")
 GLUE_CALL = re.compile(r"""\bglue\(\s*["']([^"']+)["']""")
-VERSION = re.compile(r"\b(?:" + "|".join(re.escape(w) for w in VERSION_WORDS)
-                     + r")\s+(?:v|version\s+)?\d+\.\d+(?:[.-]\d+)*")
+VERSION = re.compile(
+    r"\b(?:"
+    + "|".join(re.escape(w) for w in VERSION_WORDS)
+    + r")\s+(?:v|version\s+)?\d+\.\d+(?:[.-]\d+)*"
+)
 DOTTED = re.compile(r"\b\d+\.\d+(?:[.-]\d+)+\b")
 
 
@@ -91,8 +113,11 @@ def _strip_code_fences(markdown: str) -> str:
         match = FENCE.match(line.strip())
         if inside is None and match:
             info = match.group(2).strip()
-            is_code = bool(info) and not info.startswith("{") or info.startswith(
-                ("{code-block}", "{code-cell}", "{code}"))
+            is_code = (
+                bool(info)
+                and not info.startswith("{")
+                or info.startswith(("{code-block}", "{code-cell}", "{code}"))
+            )
             if is_code:
                 inside = match.group(1)
                 continue
@@ -116,8 +141,11 @@ def prose_text(markdown: str) -> str:
     text = _blank(text, GLUE_ROLE)
     text = _blank(text, OTHER_ROLE)
     # A code span holding only a number quotes an output: keep it; any other span is code.
-    text = _blank(text, CODE_SPAN,
-                  keep=lambda m: re.fullmatch(r"\s*" + NUMBER + r"%?\s*", m.group(1)) is not None)
+    text = _blank(
+        text,
+        CODE_SPAN,
+        keep=lambda m: re.fullmatch(r"\s*" + NUMBER + r"%?\s*", m.group(1)) is not None,
+    )
     text = text.replace("`", " ")
     text = _blank(text, VERSION)
     text = _blank(text, DOTTED)
@@ -140,8 +168,15 @@ def extract_prose_numbers(markdown: str) -> list[ProseNumber]:
         start, end = max(0, match.start() - 60), min(len(text), match.end() + 40)
         context = " ".join(markdown_context(markdown, text, start, end).split())
         exponent = int(match.group(2).replace("\u2212", "-")) if match.group(2) else 0
-        numbers.append(ProseNumber(written, _to_float(written.rstrip("%")),
-                                   len(match.group(1)) - exponent, bool(match.group(3)), context))
+        numbers.append(
+            ProseNumber(
+                written,
+                _to_float(written.rstrip("%")),
+                len(match.group(1)) - exponent,
+                bool(match.group(3)),
+                context,
+            )
+        )
     return numbers
 
 
@@ -189,7 +224,7 @@ def glued_names(notebook: dict) -> set[str]:
 
 
 def matches(number: ProseNumber, values: list[float]) -> bool:
-    half = 0.5 * 10.0 ** -number.decimals
+    half = 0.5 * 10.0**-number.decimals
     tolerance = half * (1 + 1e-9) + 1e-12 * number.value
     candidates = [number.value] + ([number.value / 100] if number.percent else [])
     for target in candidates:
@@ -210,8 +245,10 @@ class Report:
         return 1.0 if self.total == 0 else 1 - len(self.unmatched) / self.total
 
     def describe(self) -> str:
-        lines = [f"{self.total - len(self.unmatched)} of {self.total} prose numbers match "
-                 f"an output ({self.share:.1%}); unmatched:"]
+        lines = [
+            f"{self.total - len(self.unmatched)} of {self.total} prose numbers match "
+            f"an output ({self.share:.1%}); unmatched:"
+        ]
         lines += [f"  {n.text!r} in: ...{n.context}..." for n in self.unmatched]
         if self.missing_glue:
             lines.append(f"glue roles naming nothing glued here: {self.missing_glue}")
@@ -254,9 +291,14 @@ def test_thresholds_name_real_chapters_and_never_exceed_the_bar():
 
 # --- The mechanism itself -------------------------------------------------------------------
 
+
 def _notebook(markdown: str, outputs: list[str], glue_name: str | None = None) -> dict:
-    code = {"cell_type": "code", "source": "", "metadata": {}, "outputs": [
-        {"output_type": "stream", "name": "stdout", "text": text} for text in outputs]}
+    code = {
+        "cell_type": "code",
+        "source": "",
+        "metadata": {},
+        "outputs": [{"output_type": "stream", "name": "stdout", "text": text} for text in outputs],
+    }
     if glue_name:
         code["source"] = f'glue("{glue_name}", value)'
     return {"cells": [code, {"cell_type": "markdown", "source": markdown, "metadata": {}}]}
@@ -276,8 +318,10 @@ def test_extractor_skips_code_urls_roles_versions_and_constants():
 
 def test_matching_rounds_at_the_written_precision():
     values = [10.467343, -0.0656, 1378.176, 0.589347]
+
     def number(text):
         return extract_prose_numbers(text)[0]
+
     assert matches(number("10.47"), values)
     assert matches(number("10.467"), values)
     assert not matches(number("10.46"), values)
@@ -309,7 +353,7 @@ def test_unmatched_changed_number_is_caught_and_named():
             # A value no output rounds to: the number plus 7.3 units in its last place (so it
             # differs at the written precision) and a fresh ninth decimal makes accidental
             # matches unlikely; check that it is really absent first.
-            changed = f"{target.value + 7.3 * 10 ** -target.decimals:.{target.decimals}f}"
+            changed = f"{target.value + 7.3 * 10**-target.decimals:.{target.decimals}f}"
             probe = extract_prose_numbers(changed)[0]
             if matches(probe, values):
                 continue

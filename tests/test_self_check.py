@@ -15,12 +15,12 @@ import nbformat
 import numpy as np
 import pytest
 from bs4 import BeautifulSoup
+from course_module import load
 from IPython.core.interactiveshell import InteractiveShell
 from IPython.utils.capture import capture_output
 from sphinx.cmd.build import build_main
 
 from conftest import ROOT
-from course_module import load
 
 course = load()
 
@@ -71,9 +71,18 @@ def build(tmp_path: Path, markdown: str, glued: dict) -> tuple[int, str, Path]:
     (source / "conf.py").write_text(CONF)
     cell = nbformat.v4.new_code_cell("# glue")
     cell.outputs = [glue_output(name, value) for name, value in glued.items()]
-    notebook = nbformat.v4.new_notebook(cells=[
-        nbformat.v4.new_markdown_cell("# Questions"), cell, nbformat.v4.new_markdown_cell(markdown)])
-    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    notebook = nbformat.v4.new_notebook(
+        cells=[
+            nbformat.v4.new_markdown_cell("# Questions"),
+            cell,
+            nbformat.v4.new_markdown_cell(markdown),
+        ]
+    )
+    notebook.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
     nbformat.write(notebook, source / "index.ipynb")
     output = tmp_path / "html"
     log = io.StringIO()
@@ -154,14 +163,17 @@ def test_choice_question_marks_the_right_choice_and_explains_each(tmp_path):
     assert fieldset.select_one("legend").get_text(strip=True)
 
 
-@pytest.mark.parametrize("markdown, glued, message", [
-    (NUMERIC, {}, "no value glued under 'share'"),
-    (NUMERIC, {"share": "about a half"}, "not a number"),
-    (NUMERIC.replace(":tolerance: 0.01\n", ""), {"share": 0.5}, "needs :tolerance:"),
-    (NUMERIC.replace("0.01", "-1"), {"share": 0.5}, "tolerance"),
-    (CHOICE.replace("(x)", "( )"), {}, "no choice is marked right"),
-    (CHOICE.split("(x)")[0] + ":::\n", {}, "two or more choices"),
-])
+@pytest.mark.parametrize(
+    "markdown, glued, message",
+    [
+        (NUMERIC, {}, "no value glued under 'share'"),
+        (NUMERIC, {"share": "about a half"}, "not a number"),
+        (NUMERIC.replace(":tolerance: 0.01\n", ""), {"share": 0.5}, "needs :tolerance:"),
+        (NUMERIC.replace("0.01", "-1"), {"share": 0.5}, "tolerance"),
+        (CHOICE.replace("(x)", "( )"), {}, "no choice is marked right"),
+        (CHOICE.split("(x)")[0] + ":::\n", {}, "two or more choices"),
+    ],
+)
 def test_a_broken_question_stops_the_build_with_a_clear_error(tmp_path, markdown, glued, message):
     status, log, _ = build(tmp_path, markdown, glued)
     assert status != 0
@@ -173,7 +185,9 @@ def test_the_student_edition_keeps_the_questions(tmp_path):
     # extension (which removes solutions); the questions are the students' own check.
     import importlib.util
 
-    spec = importlib.util.spec_from_file_location("student", ROOT / "scripts" / "student_edition.py")
+    spec = importlib.util.spec_from_file_location(
+        "student", ROOT / "scripts" / "student_edition.py"
+    )
     student = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(student)
     config = student.student_config()
@@ -184,11 +198,14 @@ def test_the_student_edition_keeps_the_questions(tmp_path):
     original = CONF
     CONF = original.replace(
         'extensions = ["myst_nb", "self_check"]',
-        f'sys.path.insert(0, {str(ROOT / "scripts")!r})\n'
-        'extensions = ["myst_nb", "sphinx_exercise", "self_check", "student_edition"]')
+        f"sys.path.insert(0, {str(ROOT / 'scripts')!r})\n"
+        'extensions = ["myst_nb", "sphinx_exercise", "self_check", "student_edition"]',
+    )
     try:
-        markdown = CHOICE + "\n:::{exercise}\n:label: ex-one\nAn exercise.\n:::\n\n" \
+        markdown = (
+            CHOICE + "\n:::{exercise}\n:label: ex-one\nAn exercise.\n:::\n\n"
             ":::{solution} ex-one\nA solution.\n:::\n"
+        )
         status, log, output = build(tmp_path, markdown, {})
     finally:
         CONF = original
@@ -203,19 +220,23 @@ def test_the_instructors_page_lists_every_question_under_its_chapter():
 
     directive = re.compile(r"^:::\{self-check\}\n(.*?)^:::$", re.S | re.M)
     page = (ROOT / "instructors.md").read_text()
-    section = page[page.index("## Self-check questions"):]
+    section = page[page.index("## Self-check questions") :]
     listed = 0
     for path in sorted((ROOT / "chapters").glob("*.ipynb")):
         notebook = nbformat.read(path, as_version=4)
-        bodies = [b for cell in notebook.cells if cell.cell_type == "markdown"
-                  for b in directive.findall(cell.source)]
+        bodies = [
+            b
+            for cell in notebook.cells
+            if cell.cell_type == "markdown"
+            for b in directive.findall(cell.source)
+        ]
         if not bodies:
             continue
         link = f"<chapters/{path.stem}>"
         assert link in section, f"instructors.md has no list for {path.stem}"
-        chapter = section[section.index(link):]
+        chapter = section[section.index(link) :]
         following = re.search(r"\n### ", chapter)
-        chapter = chapter[:following.start()] if following else chapter
+        chapter = chapter[: following.start()] if following else chapter
         for body in bodies:
             prompt = []
             for line in body.splitlines():

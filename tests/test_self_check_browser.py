@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import functools
 import http.server
-import json
 import math
 import os
 import re
@@ -29,13 +28,19 @@ import nbformat
 import pytest
 from playwright.sync_api import sync_playwright
 from sphinx.ext.mathjax import MATHJAX_URL
-
-from conftest import ROOT
 from test_book_build import toc_files
 
+from conftest import ROOT
+
 CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 # axe-core as npm installs it into the repository (package.json), or where AXE_CORE_JS says.
 AXE = Path(os.environ.get("AXE_CORE_JS", ROOT / "node_modules" / "axe-core" / "axe.min.js"))
 CHAPTER_PAGES = [name for name in toc_files() if name.startswith("chapters/")]
@@ -68,7 +73,7 @@ def glued_values(notebook) -> dict[str, float]:
     return values
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def expected_questions(name: str) -> tuple[dict, ...]:
     """Each question of a chapter notebook, in page order, with its right answer."""
     notebook = nbformat.read(ROOT / f"{name}.ipynb", as_version=4)
@@ -82,12 +87,23 @@ def expected_questions(name: str) -> tuple[dict, ...]:
             options = dict(re.findall(r"^:(\w+): (.+)$", body, re.M))
             if "answer" in options:
                 assert options["answer"] in glued, f"{name}: {options['answer']} is not glued"
-                found.append({"kind": "number", "answer": glued[options["answer"]],
-                              "tolerance": float(options["tolerance"])})
+                found.append(
+                    {
+                        "kind": "number",
+                        "answer": glued[options["answer"]],
+                        "tolerance": float(options["tolerance"]),
+                    }
+                )
             else:
                 marks = [CHOICE.match(line).group(1) for line in lines if CHOICE.match(line)]
-                found.append({"kind": "choice", "right": marks.index("x"),
-                              "wrong": marks.index(" "), "choices": len(marks)})
+                found.append(
+                    {
+                        "kind": "choice",
+                        "right": marks.index("x"),
+                        "wrong": marks.index(" "),
+                        "choices": len(marks),
+                    }
+                )
     return tuple(found)
 
 
@@ -229,7 +245,10 @@ def test_every_question_marks_a_right_and_a_wrong_answer(name, site, browser):
                 answer_choice(page, question, spec["wrong"], keyboard=False)
                 classes, text = verdict(question)
                 assert "incorrect" in classes and "correct" not in classes, (where, classes)
-                assert text.startswith("Incorrect.") and len(text) > len("Incorrect.") + 10, (where, text)
+                assert text.startswith("Incorrect.") and len(text) > len("Incorrect.") + 10, (
+                    where,
+                    text,
+                )
         # An empty numeric answer is neither right nor wrong.
         numeric = [i for i, spec in enumerate(expected) if spec["kind"] == "number"]
         if numeric:
@@ -245,8 +264,9 @@ def test_every_question_marks_a_right_and_a_wrong_answer(name, site, browser):
 
 @pytest.mark.parametrize("name", [n for n in CHAPTER_PAGES if expected_questions(n)])
 def test_questions_in_dark_mode_on_a_phone(name, site, browser):
-    context = browser.new_context(viewport=PHONE, color_scheme="dark", service_workers="block",
-                                  is_mobile=True, has_touch=True)
+    context = browser.new_context(
+        viewport=PHONE, color_scheme="dark", service_workers="block", is_mobile=True, has_touch=True
+    )
     try:
         page, problems = open_page(context, site, name)
         assert page.evaluate("document.documentElement.dataset.theme") == "dark"
@@ -256,14 +276,16 @@ def test_questions_in_dark_mode_on_a_phone(name, site, browser):
             question = questions.nth(index)
             if spec["kind"] == "number":
                 shift = 0 if index == 0 else 3 * spec["tolerance"]
-                answer_number(page, question, typed(spec["answer"] + shift, spec["tolerance"]),
-                              keyboard=False)
+                answer_number(
+                    page, question, typed(spec["answer"] + shift, spec["tolerance"]), keyboard=False
+                )
             else:
-                answer_choice(page, question, spec["right"] if index == 0 else spec["wrong"],
-                              keyboard=False)
+                answer_choice(
+                    page, question, spec["right"] if index == 0 else spec["wrong"], keyboard=False
+                )
         overflowing = page.evaluate(f"""() => [...document.querySelectorAll('.self-check')]
             .map((q, i) => [i + 1, q.getBoundingClientRect().right, q.scrollWidth - q.clientWidth])
-            .filter(([i, right, extra]) => right > {PHONE['width']} + 0.5 || extra > 0)""")
+            .filter(([i, right, extra]) => right > {PHONE["width"]} + 0.5 || extra > 0)""")
         assert overflowing == [], f"{name}: questions wider than the phone: {overflowing}"
         assert axe_violations(page) == [], name
         assert problems == [], problems

@@ -16,12 +16,11 @@ from __future__ import annotations
 
 import warnings
 
+import course_module
 import numpy as np
 import pytest
 import statsmodels.formula.api as smf
 from scipy import stats
-
-import course_module
 
 course = course_module.load()
 
@@ -41,8 +40,9 @@ def test_crossed_intercepts_satterthwaite_df_is_faces_minus_two():
     assert kenward_roger["df"] == pytest.approx(28, abs=1e-3)
 
 
-@pytest.mark.parametrize("model", ["crossed_intercepts", "crossed_uncorrelated_slope",
-                                   "crossed_correlated_slope"])
+@pytest.mark.parametrize(
+    "model", ["crossed_intercepts", "crossed_uncorrelated_slope", "crossed_correlated_slope"]
+)
 def test_crossed_p_values_are_t_tail_areas(model):
     for test in ("satterthwaite", "kenward_roger"):
         for row in CROSSED["models"][model][test].values():
@@ -50,15 +50,27 @@ def test_crossed_p_values_are_t_tail_areas(model):
             assert row["p_value"] == pytest.approx(expected, rel=1e-6)
 
 
-@pytest.mark.parametrize("model, components", [
-    ("crossed_intercepts", {"participant": "0 + C(participant)", "stimulus": "0 + C(stimulus)"}),
-    ("crossed_uncorrelated_slope", {"participant": "0 + C(participant)",
-                                    "stimulus": "0 + C(stimulus)",
-                                    "participant_cond": "0 + C(participant):cond"}),
-])
+@pytest.mark.parametrize(
+    "model, components",
+    [
+        (
+            "crossed_intercepts",
+            {"participant": "0 + C(participant)", "stimulus": "0 + C(stimulus)"},
+        ),
+        (
+            "crossed_uncorrelated_slope",
+            {
+                "participant": "0 + C(participant)",
+                "stimulus": "0 + C(stimulus)",
+                "participant_cond": "0 + C(participant):cond",
+            },
+        ),
+    ],
+)
 def test_crossed_t_value_is_statsmodels_z(ratings, model, components):
-    fit = smf.mixedlm("rating ~ cond", ratings, groups="everyone", re_formula="0",
-                      vc_formula=components).fit()
+    fit = smf.mixedlm(
+        "rating ~ cond", ratings, groups="everyone", re_formula="0", vc_formula=components
+    ).fit()
     reference = CROSSED["models"][model]
     assert fit.llf == pytest.approx(reference["logLik"], abs=1e-4)
     cond = reference["satterthwaite"]["cond"]
@@ -126,8 +138,13 @@ def test_factor_variance_component_is_lme4_subject_by_factor_not_double_bar():
     fits = UNBALANCED["half_factor_REML"]
     sleep = course.load_sleepstudy()
     sleep = sleep.assign(half=np.where(sleep["Days"] >= 5, "late", "early"))
-    result = smf.mixedlm("Reaction ~ half", sleep, groups="Subject", re_formula="1",
-                         vc_formula={"half": "0 + C(half)"}).fit()
+    result = smf.mixedlm(
+        "Reaction ~ half",
+        sleep,
+        groups="Subject",
+        re_formula="1",
+        vc_formula={"half": "0 + C(half)"},
+    ).fit()
     assert result.llf == pytest.approx(fits["subject_by_half"]["logLik"], abs=1e-5)
     assert abs(result.llf - fits["double_bar"]["logLik"]) > 1
     assert fits["double_bar"]["n_covariance_parameters"] == 4

@@ -115,7 +115,9 @@ class SelfCheckDirective(SphinxDirective):
 
     def parse_into(self, lines: list[str], node: nodes.Element) -> nodes.Element:
         """Parse MyST markdown ``lines`` into ``node``."""
-        self.state.nested_parse(StringList(lines, self.get_source_info()[0]), self.content_offset, node)
+        self.state.nested_parse(
+            StringList(lines, self.get_source_info()[0]), self.content_offset, node
+        )
         return node
 
     def run(self) -> list[nodes.Node]:
@@ -141,7 +143,7 @@ class SelfCheckDirective(SphinxDirective):
         tolerance = self.options["tolerance"]
         if "+++" in [line.strip() for line in lines]:
             cut = [line.strip() for line in lines].index("+++")
-            prompt, explanation = lines[:cut], lines[cut + 1:]
+            prompt, explanation = lines[:cut], lines[cut + 1 :]
         else:
             prompt, explanation = lines, []
         if not any(line.strip() for line in prompt):
@@ -161,12 +163,15 @@ class SelfCheckDirective(SphinxDirective):
         for line in lines:
             match = _CHOICE.match(line.strip()) if not line.startswith((" ", "\t")) else None
             if match:
-                choices.append({"right": match.group(1) == "x", "text": [match.group(2)], "why": []})
+                choices.append(
+                    {"right": match.group(1) == "x", "text": [match.group(2)], "why": []}
+                )
             elif choices:
                 if line.strip() and not line.startswith((" ", "\t")):
                     raise SelfCheckError(
                         f"{self.where()}: after the first choice, every line is a choice "
-                        f"'(x) ...' / '( ) ...' or an indented explanation: {line!r}")
+                        f"'(x) ...' / '( ) ...' or an indented explanation: {line!r}"
+                    )
                 choices[-1]["why"].append(line.strip())
             else:
                 prompt.append(line)
@@ -180,9 +185,12 @@ class SelfCheckDirective(SphinxDirective):
         root += self.parse_into(prompt, self_check_part(role="prompt", qid=question_id))
         group = self_check_part(role="choices", qid=question_id)
         for index, choice in enumerate(choices):
-            item = self_check_part(role="choice", qid=question_id, index=index, right=choice["right"])
+            item = self_check_part(
+                role="choice", qid=question_id, index=index, right=choice["right"]
+            )
             label = self.parse_into(
-                choice["text"], self_check_part(role="choice-label", qid=question_id, index=index))
+                choice["text"], self_check_part(role="choice-label", qid=question_id, index=index)
+            )
             # A <label> holds phrasing content only: lift a lone paragraph's inline nodes.
             if len(label.children) != 1 or not isinstance(label[0], nodes.paragraph):
                 raise SelfCheckError(f"{self.where()}: a choice's text must be one line of text")
@@ -191,7 +199,9 @@ class SelfCheckDirective(SphinxDirective):
             label.extend(paragraph.children)
             item += label
             if choice["why"]:
-                item += self.parse_into(choice["why"], self_check_part(role="why", qid=question_id, index=index))
+                item += self.parse_into(
+                    choice["why"], self_check_part(role="why", qid=question_id, index=index)
+                )
             group += item
         root += group
 
@@ -202,22 +212,28 @@ def visit_self_check(self, node):
         "data-kind": node["kind"],
     }
     if node["kind"] == "number":
-        attributes.update({
-            "data-answer": node["answer"], "data-tolerance": node["tolerance"],
-            "data-shown": node["shown"], "data-shown-tolerance": node["shown_tolerance"],
-        })
+        attributes.update(
+            {
+                "data-answer": node["answer"],
+                "data-tolerance": node["tolerance"],
+                "data-shown": node["shown"],
+                "data-shown-tolerance": node["shown_tolerance"],
+            }
+        )
     self.body.append(self.starttag(node, "div", **attributes))
-    self.body.append('<form class="self-check-form" novalidate>'
-                     '<p class="self-check-heading">Check yourself</p>')
+    self.body.append(
+        '<form class="self-check-form" novalidate><p class="self-check-heading">Check yourself</p>'
+    )
 
 
 def depart_self_check(self, node):
     qid = node["ids"][0]
     self.body.append(
         f'<div class="self-check-actions"><button type="submit" class="self-check-submit">'
-        f'Check answer</button></div>'
+        f"Check answer</button></div>"
         f'<div class="self-check-verdict" id="{qid}-verdict" role="status" aria-live="polite"></div>'
-        "</form></div>\n")
+        "</form></div>\n"
+    )
 
 
 def visit_part(self, node):
@@ -229,18 +245,22 @@ def visit_part(self, node):
             f'<div class="self-check-field"><label for="{qid}-input">Your answer</label>'
             f'<input type="text" id="{qid}-input" class="self-check-input" inputmode="decimal" '
             f'autocomplete="off" spellcheck="false" aria-describedby="{qid}-prompt {qid}-verdict">'
-            '</div>')
+            "</div>"
+        )
     elif role == "explanation":
         self.body.append(f'<div class="self-check-explanation" id="{qid}-explanation" hidden>')
     elif role == "choices":
         self.body.append(
             f'<fieldset class="self-check-choices" aria-describedby="{qid}-prompt {qid}-verdict">'
-            '<legend>Choose one answer</legend>')
+            "<legend>Choose one answer</legend>"
+        )
     elif role == "choice":
         right = "true" if node["right"] else "false"
-        self.body.append(f'<div class="self-check-choice" data-right="{right}">'
-                         f'<input type="radio" name="{qid}" id="{qid}-{node["index"]}" '
-                         f'value="{node["index"]}">')
+        self.body.append(
+            f'<div class="self-check-choice" data-right="{right}">'
+            f'<input type="radio" name="{qid}" id="{qid}-{node["index"]}" '
+            f'value="{node["index"]}">'
+        )
     elif role == "choice-label":
         self.body.append(f'<label for="{qid}-{node["index"]}">')
     elif role == "why":
@@ -251,9 +271,15 @@ def visit_part(self, node):
 
 def depart_part(self, node):
     role = node["role"]
-    closing = {"prompt": "</div>", "number-input": "", "explanation": "</div>",
-               "choices": "</fieldset>", "choice": "</div>", "choice-label": "</label>",
-               "why": "</div>"}[role]
+    closing = {
+        "prompt": "</div>",
+        "number-input": "",
+        "explanation": "</div>",
+        "choices": "</fieldset>",
+        "choice": "</div>",
+        "choice-label": "</label>",
+        "why": "</div>",
+    }[role]
     self.body.append(closing)
 
 
@@ -267,10 +293,22 @@ def add_static_path(app):
 
 
 def setup(app):
-    app.add_node(self_check, html=(visit_self_check, depart_self_check),
-                 latex=(skip, None), text=(skip, None), man=(skip, None), texinfo=(skip, None))
-    app.add_node(self_check_part, html=(visit_part, depart_part),
-                 latex=(skip, None), text=(skip, None), man=(skip, None), texinfo=(skip, None))
+    app.add_node(
+        self_check,
+        html=(visit_self_check, depart_self_check),
+        latex=(skip, None),
+        text=(skip, None),
+        man=(skip, None),
+        texinfo=(skip, None),
+    )
+    app.add_node(
+        self_check_part,
+        html=(visit_part, depart_part),
+        latex=(skip, None),
+        text=(skip, None),
+        man=(skip, None),
+        texinfo=(skip, None),
+    )
     app.add_directive("self-check", SelfCheckDirective)
     app.connect("builder-inited", add_static_path)
     app.add_css_file("self_check.css")
