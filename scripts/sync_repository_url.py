@@ -19,7 +19,8 @@ from pathlib import Path
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
-PATTERN = re.compile(r'(os\.environ\.setdefault\("COURSE_BASE_URL", ")([^"]+)("\))')
+# The call may span lines (ruff formats it so when the address is long).
+PATTERN = re.compile(r'(os\.environ\.setdefault\(\s*"COURSE_BASE_URL",\s*")([^"]+)("\s*,?\s*\))')
 
 
 def raw_base_url(config_path: Path = ROOT / "_config.yml") -> str:

@@ -10,13 +10,13 @@ reproducible.
 
 from __future__ import annotations
 
-import course_module
 import numpy as np
 import pytest
 import statsmodels.formula.api as smf
 from scipy import stats
 
-course = course_module.load()
+import course
+
 LME4 = course.load_lme4_reference("sleepstudy")["models"]
 PB = course.load_lme4_reference("bootstrap")["comparisons"]
 PHASE = "C(phase, Treatment('restriction'))"

@@ -112,22 +112,18 @@ def test_chapter5_mixture_p_value_for_the_uncorrelated_slope():
 
 
 def power_rows() -> list[dict]:
+    """The chapter's power table, one dict per row, read by column name (the table may gain
+    columns, such as Wilson intervals, without breaking this reader)."""
     html = cell_output("11-power-by-simulation", 'power_table["exact"] = [')["text/html"]
+    header = BeautifulSoup(html, "html.parser").find("thead").find("tr")
+    names = [cell.get_text(strip=True) for cell in header.find_all(["th", "td"])][1:]
+    kinds = {"effect": str, "days": int, "subjects": int}
     rows = []
     for cells in html_rows(html):
-        _, effect, days, subjects, power, mc_se, exact, standardised = cells
-        rows.append(
-            {
-                "effect": effect,
-                "days": int(days),
-                "subjects": int(subjects),
-                "power": float(power),
-                "MC SE": float(mc_se),
-                "exact": float(exact),
-                "difference / MC SE": float(standardised),
-            }
-        )
+        values = dict(zip(names, cells[1:], strict=True))
+        rows.append({name: kinds.get(name, float)(value) for name, value in values.items()})
     assert len(rows) == 24
+    assert {"effect", "days", "subjects", "power", "MC SE", "exact"} <= set(rows[0])
     return rows
 
 
@@ -207,7 +203,8 @@ def test_chapter11_two_stage_standard_error_is_lmertests():
     """The two-stage SE printed for the real data (SD of 18 slopes with ddof=1, over
     sqrt(18)) equals lmerTest's SE of Days, and a simpler computation with np.polyfit."""
     html = cell_output(
-        "11-power-by-simulation", "estimate, standard_error, p_value = two_stage_test(real.columns"
+        "11-power-by-simulation",
+        "estimate, standard_error, p_value = course.two_stage_test(real.columns",
     )["text/html"]
     rows = {cells[0]: cells[1:] for cells in html_rows(html)}
     printed = float(rows["standard error"][0])

@@ -9,7 +9,9 @@ import pytest
 import notebooks
 from notebooks import CHAPTERS
 
-CONFIG_URL_PATTERN = re.compile(r'os\.environ\.setdefault\("COURSE_BASE_URL", "([^"]+)"\)')
+CONFIG_URL_PATTERN = re.compile(
+    r'os\.environ\.setdefault\(\s*"COURSE_BASE_URL",\s*"([^"]+)"\s*,?\s*\)'
+)
 
 
 @pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)

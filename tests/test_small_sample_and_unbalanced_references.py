@@ -16,13 +16,12 @@ from __future__ import annotations
 
 import warnings
 
-import course_module
 import numpy as np
 import pytest
 import statsmodels.formula.api as smf
 from scipy import stats
 
-course = course_module.load()
+import course
 
 CROSSED = course.load_lme4_reference("crossed-small-sample")
 UNBALANCED = course.load_lme4_reference("unbalanced-sleepstudy")

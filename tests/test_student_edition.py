@@ -71,8 +71,13 @@ def test_student_edition_keeps_exercises_and_leaves_out_solutions(built_site, tm
                     "".join(c["source"]) for c in json.loads(original.read_text())["cells"]
                 )
                 assert "".join(texts).count("{exercise}") == full.count("{exercise}"), target.name
-                # The downloaded code cells are exactly the ones the student page shows.
-                code = sum(c["cell_type"] == "code" for c in cells)
+                # The downloaded code cells are exactly the ones the student page shows, plus
+                # the cells the page never shows (remove-cell: the self-checks' glue).
+                code = sum(
+                    c["cell_type"] == "code"
+                    and "remove-cell" not in c.get("metadata", {}).get("tags", [])
+                    for c in cells
+                )
                 assert code == len(soup.select("div.cell")), f"{target.name}: {code} code cells"
             else:
                 text = target.read_text()
