@@ -165,9 +165,17 @@ poisson_fit <- function(formula) {
   m <- glmer(formula, data = cbpp, family = poisson, control = glmerControl(optimizer = "bobyqa"))
   vc <- as.data.frame(VarCorr(m))
   list(formula = paste(deparse(formula), collapse = " "), fixef = as.list(fixef(m)),
+       se = as.list(setNames(sqrt(diag(as.matrix(vcov(m)))), names(fixef(m)))),
        sd = as.list(setNames(vc$sdcor, vc$grp)), logLik = as.numeric(logLik(m)),
        singular = isSingular(m))
 }
+# The herd SD beside the row SD, with the offset: its profile interval, and the fit
+# without the herd term (for the likelihood-ratio statistic of the herd term).
+poisson_offset_model <- glmer(incidence ~ period + offset(log_size) + (1 | herd) + (1 | row),
+                              data = cbpp, family = poisson,
+                              control = glmerControl(optimizer = "bobyqa"))
+offset_profile <- confint(poisson_offset_model, parm = "theta_", method = "profile",
+                          oldNames = FALSE)
 cbpp_out <- list(
   grouped_logLik = as.numeric(logLik(grouped)), grouped_AIC = AIC(grouped),
   binary_logLik = as.numeric(logLik(binary)), binary_AIC = AIC(binary),
@@ -175,7 +183,9 @@ cbpp_out <- list(
   herd_sd = as.numeric(attr(VarCorr(grouped)$herd, "stddev")),
   herd_sd_profile_95 = unname(profile_ci[1, ]),
   poisson_log_size_covariate = poisson_fit(incidence ~ period + log_size + (1 | herd) + (1 | row)),
-  poisson_offset = poisson_fit(incidence ~ period + offset(log_size) + (1 | herd) + (1 | row)))
+  poisson_offset = poisson_fit(incidence ~ period + offset(log_size) + (1 | herd) + (1 | row)),
+  poisson_offset_row_only = poisson_fit(incidence ~ period + offset(log_size) + (1 | row)),
+  poisson_offset_herd_sd_profile_95 = unname(pmax(offset_profile["sd_(Intercept)|herd", ], 0)))
 
 write_exact_json(list(
   metadata = list(R = R.version.string, lme4 = as.character(packageVersion("lme4")),
