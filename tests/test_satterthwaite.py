@@ -16,13 +16,13 @@ in df).
 
 from __future__ import annotations
 
-import course_module
 import numpy as np
 import pandas as pd
 import pytest
 import statsmodels.formula.api as smf
 
-course = course_module.load()
+import course
+
 REFERENCE = course.load_lme4_reference("satterthwaite")
 MODELS = REFERENCE["models"]
 TIGHT = {"method": "bfgs", "gtol": 1e-8}

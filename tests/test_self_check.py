@@ -15,14 +15,12 @@ import nbformat
 import numpy as np
 import pytest
 from bs4 import BeautifulSoup
-from course_module import load
 from IPython.core.interactiveshell import InteractiveShell
 from IPython.utils.capture import capture_output
 from sphinx.cmd.build import build_main
 
+import course
 from conftest import ROOT
-
-course = load()
 
 CONF = f"""
 import sys
