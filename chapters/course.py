@@ -1134,7 +1134,10 @@ class BootstrapTest:
     positive simulated statistics, in the numerator and the denominator; for a fixed
     effect almost all are positive and the two agree, but for a variance, where half or
     more are 0, PBmodcomp's p-value is larger. ``mc_se``: its Monte Carlo standard error,
-    sqrt(p (1 - p) / n_boot). ``null_statistics``: shape (n_boot,), the statistics of the
+    sqrt(p (1 - p) / n_boot), a binomial approximation that means something only when a
+    fair number of simulated statistics reach the observed one; with none, p_value is the
+    bound 1 / (1 + n_boot) of an exact Monte Carlo test, and mc_se merely restates that
+    resolution (report "p <= 1/(1 + n_boot)" instead). ``null_statistics``: shape (n_boot,), the statistics of the
     simulated data sets. ``n_unconverged``: refits whose optimiser reported no convergence
     (kept in the statistics).
     """
