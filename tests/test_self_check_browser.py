@@ -17,30 +17,19 @@ under CI, where they fail.
 from __future__ import annotations
 
 import functools
-import http.server
 import math
 import os
 import re
-import threading
 from pathlib import Path
 
 import nbformat
 import pytest
 from playwright.sync_api import sync_playwright
-from sphinx.ext.mathjax import MATHJAX_URL
 from test_book_build import toc_files
+from test_browser import CHROMIUM, CHROMIUM_ARGS, serve  # sealed Chromium, quiet server
 
 from conftest import ROOT
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 # axe-core as npm installs it into the repository (package.json), or where AXE_CORE_JS says.
 AXE = Path(os.environ.get("AXE_CORE_JS", ROOT / "node_modules" / "axe-core" / "axe.min.js"))
 CHAPTER_PAGES = [name for name in toc_files() if name.startswith("chapters/")]
@@ -113,17 +102,9 @@ def typed(value: float, tolerance: float) -> str:
     return f"{value:.{decimals}f}"
 
 
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-    def log_message(self, format, *args):  # noqa: A002
-        pass
-
-
 @pytest.fixture(scope="module")
 def site(built_site):
-    handler = functools.partial(_QuietHandler, directory=str(built_site))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
+    server, thread = serve(built_site)
     yield f"http://127.0.0.1:{server.server_address[1]}/"
     server.shutdown()
     server.server_close()
@@ -155,9 +136,9 @@ def open_page(context, base_url: str, name: str):
         if url.startswith(base_url) or url.startswith("data:"):
             request_route.continue_()
         else:
-            if not url.startswith(MATHJAX_URL.split("?")[0]):
-                problems.append(f"request to another host: {url}")
-            request_route.fulfill(status=200, body="", content_type="text/plain")
+            # The site ships everything it needs (math included): any other host is a fault.
+            problems.append(f"request to another host: {url}")
+            request_route.abort()
 
     page.route("**/*", route)
     page.goto(f"{base_url}{name}.html", wait_until="load")
