@@ -7,23 +7,13 @@
 # minutes: 2 x 1000 simulated data sets, each refitted with two models). setarch -R for
 # the reason given in crossed-reference.R.
 
-personality <- "/proc/self/personality"
-if (file.exists(personality)) {
-  flags <- strtoi(readLines(personality, warn = FALSE), base = 16L)
-  if (bitwAnd(flags, 0x0040000L) == 0L) {
-    stop("Run as `setarch -R Rscript data/lme4/bootstrap-reference.R` for reproducible output.")
-  }
-}
 if (!file.exists("data/lme4/common.R")) stop("Run from the repository's top folder.")
 source("data/lme4/common.R")
+require_fixed_addresses("data/lme4/bootstrap-reference.R")
 suppressPackageStartupMessages(library(pbkrtest))
 
 sleep <- read_sleepstudy()
-# The unbalanced design of satterthwaite-reference.R (same rule).
-position <- as.integer(sleep$Subject) - 1L
-unbalanced <- sleep[(position + sleep$Days) %% 4L != 0L, ]
-unbalanced$phase <- factor(ifelse(unbalanced$Days < 2, "training", "restriction"),
-                           levels = c("restriction", "training"))
+unbalanced <- unbalanced_sleepstudy(sleep)  # common.R
 
 nsim <- 1000L
 # lme4's default optimiser: the bootstrap's Monte Carlo error (about 0.007 in a p-value

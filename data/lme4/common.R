@@ -5,11 +5,26 @@
 #   sleepstudy_path, read_sleepstudy()        the course's CSV, checked against lme4's data
 #   tight_control_text(), tight_control()     the tight BOBYQA settings, as text and control
 #   exact(), write_exact_json()               doubles written exactly, and the JSON file
+#   require_fixed_addresses(script)           stop unless run under `setarch -R`
+#   unbalanced_sleepstudy(sleep)              the unbalanced design with a phase factor
 
 suppressPackageStartupMessages({
   library(lme4)
   library(jsonlite)
 })
+
+# ---- Reproducible runs ------------------------------------------------------------------
+# Scripts whose optimum depends on memory layout (see crossed-reference.R) must run with
+# address-space randomisation off, or reruns differ from the 8th digit on.
+require_fixed_addresses <- function(script) {
+  personality <- "/proc/self/personality"
+  if (file.exists(personality)) {
+    flags <- strtoi(readLines(personality, warn = FALSE), base = 16L)
+    if (bitwAnd(flags, 0x0040000L) == 0L) {
+      stop(sprintf("Run as `setarch -R Rscript %s` for reproducible output.", script))
+    }
+  }
+}
 
 # ---- Data ------------------------------------------------------------------------------
 sleepstudy_path <- file.path("data", "sleepstudy.csv")
@@ -88,4 +103,16 @@ write_exact_json <- function(value, path, lists_for_vectors = TRUE) {
                  pretty = TRUE, null = "null", na = "null")
   writeLines(json, path, useBytes = TRUE)
   cat("Wrote", path, "\n")
+}
+
+# An unbalanced design with a factor among the fixed effects: sleepstudy without the rows
+# where (subject's position + Days) is a multiple of 4 (45 of 180 rows, a different set
+# of days for each subject), with `phase` = "training" on days 0-1 (8 hours in bed) and
+# "restriction" from day 2 on (README.md of data/ describes the design).
+unbalanced_sleepstudy <- function(sleep) {
+  position <- as.integer(sleep$Subject) - 1L
+  unbalanced <- sleep[(position + sleep$Days) %% 4L != 0L, ]
+  unbalanced$phase <- factor(ifelse(unbalanced$Days < 2, "training", "restriction"),
+                             levels = c("restriction", "training"))
+  unbalanced
 }

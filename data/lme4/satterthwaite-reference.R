@@ -7,27 +7,14 @@
 # data/lme4/satterthwaite-reference.json (a few seconds). setarch -R for the reason given
 # in crossed-reference.R: byte-identical reruns (see README.md).
 
-personality <- "/proc/self/personality"
-if (file.exists(personality)) {
-  flags <- strtoi(readLines(personality, warn = FALSE), base = 16L)
-  if (bitwAnd(flags, 0x0040000L) == 0L) {
-    stop("Run as `setarch -R Rscript data/lme4/satterthwaite-reference.R` for reproducible output.")
-  }
-}
 if (!file.exists("data/lme4/common.R")) stop("Run from the repository's top folder.")
 source("data/lme4/common.R")
+require_fixed_addresses("data/lme4/satterthwaite-reference.R")
 suppressPackageStartupMessages(library(lmerTest))
 
 sleep <- read_sleepstudy()
 
-# An unbalanced design with a factor among the fixed effects: sleepstudy without the rows
-# where (subject's position + Days) is a multiple of 4 (45 of 180 rows, a different set
-# of days for each subject), with `phase` = "training" on days 0-1 (8 hours in bed) and
-# "restriction" from day 2 on (README.md of data/ describes the design).
-position <- as.integer(sleep$Subject) - 1L
-unbalanced <- sleep[(position + sleep$Days) %% 4L != 0L, ]
-unbalanced$phase <- factor(ifelse(unbalanced$Days < 2, "training", "restriction"),
-                           levels = c("restriction", "training"))
+unbalanced <- unbalanced_sleepstudy(sleep)  # common.R
 
 ratings <- read.csv("data/crossed-ratings.csv", stringsAsFactors = TRUE)
 
