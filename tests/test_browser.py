@@ -628,6 +628,36 @@ def test_figures_are_sharp_and_open_full_size(visit):
     assert not problems, "\n".join(problems)
 
 
+def test_figures_keep_their_shape_on_a_phone(context, site):
+    """At phone width a figure is narrowed to the column; its height must follow (the stored
+    display size used to keep the height and squash the figure)."""
+    html_root, base_url = site
+    page = context.new_page()
+    page.set_viewport_size({"width": 390, "height": 844})
+    problems, seen = [], 0
+    try:
+        for name in [n for n in PAGES if (ROOT / f"{n}.ipynb").exists()]:
+            page.goto(f"{base_url}{name}.html", wait_until="load")
+            figures = page.evaluate("""async () => {
+                const images = Array.from(document.querySelectorAll('div.cell_output img'));
+                for (const img of images) { img.loading = 'eager'; await img.decode().catch(() => {}); }
+                return images.map(img => ({src: img.getAttribute('src'),
+                    natural: img.naturalWidth / img.naturalHeight,
+                    shown: img.getBoundingClientRect().width / img.getBoundingClientRect().height}));
+            }""")
+            for figure in figures:
+                seen += 1
+                if abs(figure["shown"] / figure["natural"] - 1) > 0.02:
+                    problems.append(
+                        f"{name}: {figure['src']} is shown at aspect ratio {figure['shown']:.2f}, "
+                        f"drawn at {figure['natural']:.2f}"
+                    )
+    finally:
+        page.close()
+    assert seen, "no figure found"
+    assert not problems, "\n".join(problems)
+
+
 def test_code_fits_at_desktop_width_and_inline_code_breaks_only_at_its_edges(context, site):
     html_root, base_url = site
     page = context.new_page()
