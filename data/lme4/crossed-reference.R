@@ -13,31 +13,11 @@
 # the optimiser's path, and so the stored optimum, differs from the 8th digit on. That is
 # far below any tolerance that matters, but it breaks byte-for-byte reruns.
 
-personality <- "/proc/self/personality"
-if (file.exists(personality)) {
-  flags <- strtoi(readLines(personality, warn = FALSE), base = 16L)
-  if (bitwAnd(flags, 0x0040000L) == 0L) {
-    stop("Run as `setarch -R Rscript data/lme4/crossed-reference.R` for reproducible output.")
-  }
-}
+source("data/lme4/crossed-common.R")  # ratings, control, formulas
+require_fixed_addresses_for("data/lme4/crossed-reference.R")
 
 suppressPackageStartupMessages(library(lme4))
 library(jsonlite)
-
-ratings <- read.csv("data/crossed-ratings.csv", stringsAsFactors = TRUE)
-
-# A tight stopping rule, so that the stored optimum is the optimum and not wherever a
-# default tolerance stopped: the comparisons in the tests are then about the models.
-control <- lmerControl(optimizer = "bobyqa",
-                       optCtrl = list(rhoend = 1e-12, maxfun = 1e6),
-                       calc.derivs = TRUE)
-
-formulas <- list(
-  crossed_intercepts = rating ~ cond + (1 | participant) + (1 | stimulus),
-  crossed_uncorrelated_slope = rating ~ cond + (1 | stimulus) + (1 + cond || participant),
-  crossed_correlated_slope = rating ~ cond + (1 + cond | participant) + (1 | stimulus),
-  participants_only = rating ~ cond + (1 + cond | participant)
-)
 
 describe <- function(fit) {
   vc <- as.data.frame(VarCorr(fit))

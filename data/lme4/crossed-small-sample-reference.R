@@ -13,30 +13,16 @@
 #
 # Made with R 4.2.2, lme4 1.1-31, lmerTest 3.1-3, pbkrtest, jsonlite (Debian packages).
 
-personality <- "/proc/self/personality"
-if (file.exists(personality)) {
-  flags <- strtoi(readLines(personality, warn = FALSE), base = 16L)
-  if (bitwAnd(flags, 0x0040000L) == 0L) {
-    stop("Run as `setarch -R Rscript data/lme4/crossed-small-sample-reference.R`.")
-  }
-}
+source("data/lme4/crossed-common.R")  # ratings, control, formulas
+require_fixed_addresses_for("data/lme4/crossed-small-sample-reference.R")
 
 suppressPackageStartupMessages({
   library(lmerTest)
   library(jsonlite)
 })
 
-ratings <- read.csv("data/crossed-ratings.csv", stringsAsFactors = TRUE)
-# The settings of crossed-reference.R, so that the fits are the stored ones.
-control <- lmerControl(optimizer = "bobyqa",
-                       optCtrl = list(rhoend = 1e-12, maxfun = 1e6),
-                       calc.derivs = TRUE)
-
-formulas <- list(
-  crossed_intercepts = rating ~ cond + (1 | participant) + (1 | stimulus),
-  crossed_uncorrelated_slope = rating ~ cond + (1 | stimulus) + (1 + cond || participant),
-  crossed_correlated_slope = rating ~ cond + (1 + cond | participant) + (1 | stimulus)
-)
+formulas <- formulas[c("crossed_intercepts", "crossed_uncorrelated_slope",
+                       "crossed_correlated_slope")]
 
 tests <- function(fit, ddf) {
   table <- coef(summary(fit, ddf = ddf))
