@@ -1699,6 +1699,82 @@ def lme4_varcorr(fit_reference: dict) -> pd.DataFrame:
     ]
 
 
+__all__ += ["caterpillar_plot"]
+
+
+def caterpillar_plot(
+    estimates: pd.Series,
+    standard_errors: pd.Series,
+    ax,
+    *,
+    xlabel: str,
+    ylabel: str = "Subject",
+    level: float = 0.95,
+    reference: float | None = 0.0,
+):
+    """Caterpillar plot: one row per group, sorted by its estimate, with a normal interval.
+
+    ``estimates``: a pandas Series of shape (n,), indexed by group label (e.g. subject),
+    such as the predicted random effects (conditional modes) of one term, in that term's
+    units (ms for an intercept, ms/day for a slope). ``standard_errors``: a Series with the
+    same labels (in any order), shape (n,), in the same units, such as the conditional SDs
+    ``np.sqrt(np.diag(result.random_effects_cov[group]))``. ``ax``: the matplotlib Axes to
+    draw on. ``xlabel``: what the estimates are, with units; ``ylabel``: what a row is.
+    ``level``: coverage of each interval, ``estimate +/- z * SE`` with ``z`` the
+    ``(1 + level) / 2`` quantile of the standard normal (1.96 for 0.95). ``reference``:
+    where to draw a vertical reference line (0 for deviations, the fixed effect for
+    subject-specific coefficients); ``None`` draws none.
+
+    Rows are drawn bottom to top in increasing order of the estimate (ties keep the order
+    of ``estimates``), each labelled with its group; points in ``PALETTE[0]``. Returns
+    ``ax``. Raises ``ValueError`` if ``estimates`` is empty, if its labels are not unique
+    or differ from those of ``standard_errors``, if a value is not finite, if a standard
+    error is negative, or if ``level`` is not strictly between 0 and 1; ``TypeError`` if
+    either argument is not a Series. Source: the layout of lme4's
+    ``dotplot(ranef(fit, condVar = TRUE))`` (Bates et al., 2015, J. Stat. Softw. 67(1)).
+    """
+    from scipy import stats
+
+    if not isinstance(estimates, pd.Series) or not isinstance(standard_errors, pd.Series):
+        raise TypeError("estimates and standard_errors must be pandas Series indexed by group.")
+    if len(estimates) == 0:
+        raise ValueError("No estimates to plot.")
+    if not estimates.index.is_unique:
+        raise ValueError("The group labels of the estimates are not unique.")
+    if len(standard_errors) != len(estimates) or set(standard_errors.index) != set(estimates.index):
+        raise ValueError("estimates and standard_errors must have the same group labels.")
+    if not 0 < level < 1:
+        raise ValueError(f"level must be between 0 and 1, not {level}.")
+    values = estimates.astype(float)
+    spread = standard_errors.astype(float).reindex(values.index)
+    if not (np.all(np.isfinite(values)) and np.all(np.isfinite(spread))):
+        raise ValueError("Estimates and standard errors must be finite.")
+    if np.any(spread < 0):
+        raise ValueError("A standard error is negative.")
+    order = values.sort_values(kind="stable").index
+    z = stats.norm.ppf((1 + level) / 2)
+    rows = np.arange(len(order))
+    if reference is not None:
+        ax.axvline(reference, color="0.5", linewidth=1, zorder=1)
+    ax.errorbar(
+        values[order],
+        rows,
+        xerr=z * spread[order].to_numpy(),
+        fmt="o",
+        color=PALETTE[0],
+        ecolor="0.35",
+        markersize=4,
+        elinewidth=1.2,
+        capsize=0,
+        zorder=2,
+    )
+    ax.set_yticks(rows, [str(label) for label in order])
+    ax.set_ylim(-0.7, len(order) - 0.3)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    return ax
+
+
 # ---------------------------------------------------------------------------------------
 # Self-check questions: values the site's questions read their answers from.
 # ---------------------------------------------------------------------------------------
