@@ -65,6 +65,13 @@ uncorrelated <- lapply(origins, function(origin) {
 })
 names(uncorrelated) <- paste0("origin_", origins)
 
+# Time in weeks from day 0 (a change of unit, not of origin): used by an exercise.
+weeks <- transform(sleep, t = Days / 7)
+weeks_REML <- list(
+  correlated = describe(fit(Reaction ~ t + (t | Subject), weeks)),
+  uncorrelated = describe(fit(Reaction ~ t + (t || Subject), weeks))
+)
+
 # The origin at which the correlated model's intercept-slope covariance is zero:
 # tau01 + c tau11 = 0, so c = -tau01 / tau11 (from the fit with origin day 0).
 tau <- VarCorr(fit(Reaction ~ t + (t | Subject), shifted(0)))$Subject
@@ -87,7 +94,8 @@ piecewise <- list(
   REML = describe(fit(Reaction ~ training + nights + (nights | Subject))),
   ML = describe(fit(Reaction ~ training + nights + (nights | Subject), reml = FALSE)),
   # Days 0-2 share one level (no training term): used by an exercise.
-  flat_to_baseline_REML = describe(fit(Reaction ~ nights + (nights | Subject)))
+  flat_to_baseline_REML = describe(fit(Reaction ~ nights + (nights | Subject))),
+  flat_to_baseline_ML = describe(fit(Reaction ~ nights + (nights | Subject), reml = FALSE))
 )
 
 # ---- 3. Days as a factor ---------------------------------------------------------------
@@ -152,7 +160,8 @@ output <- list(
     correlated_REML = correlated,
     uncorrelated_REML = uncorrelated,
     zero_correlation_origin = zero_correlation_origin,
-    uncorrelated_REML_grid = uncorrelated_grid
+    uncorrelated_REML_grid = uncorrelated_grid,
+    weeks_REML = weeks_REML
   ),
   piecewise = piecewise,
   day_means = day_means,
