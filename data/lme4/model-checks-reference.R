@@ -7,8 +7,8 @@
 # Run from the repository root:
 #     Rscript data/lme4/model-checks-reference.R
 # It reads data/sleepstudy.csv and writes data/lme4/model-checks-reference.json (no dates
-# or paths inside). A few seconds. Made with R 4.2.2, lme4 1.1-31, nlme and jsonlite
-# (Debian packages).
+# or paths inside). About half a minute, most of it profiling nlme's AR(1) parameter.
+# Made with R 4.2.2, lme4 1.1-31, nlme 3.1-162 and jsonlite (Debian packages).
 
 if (!file.exists("data/lme4/common.R")) stop("Run this script from the repository root.")
 source("data/lme4/common.R")  # lme4, jsonlite, read_sleepstudy(), tight_control(), exact()
@@ -70,31 +70,63 @@ pairs <- do.call(rbind, lapply(split(data.frame(e = r[ordered], s = sleep$Subjec
                                function(d) cbind(d$e[-1], d$e[-nrow(d)])))
 lag1 <- sum(pairs[, 1] * pairs[, 2]) / sum(r^2)
 
-# nlme: the same model by REML, with and without AR(1) residuals within a subject.
+# nlme: the same model by REML, with and without AR(1) residuals within a subject. With
+# AR(1) errors the maximum lies on the boundary (the intercept-slope correlation of the
+# random effects goes to 1), where nlme's optimisers stop short: the default (nlminb)
+# fails with an error, and optim's BFGS, fitting phi with the rest, stops about 0.035
+# log-likelihood units below the maximum (stored as `free_fit_bfgs`). So phi is
+# profiled: for each phi the model is fitted with phi fixed (optim's L-BFGS-B, which
+# reaches the boundary), optimize() finds the phi with the largest REML log-likelihood,
+# and the 95% interval is where the profile log-likelihood is within qchisq(0.95, 1) / 2
+# of the maximum. L-BFGS-B's own tolerance leaves about 1e-3 in the log-likelihood.
+optim_control <- function(method) {
+  lmeControl(opt = "optim", optimMethod = method, msMaxIter = 1000)
+}
 no_ar1 <- lme(Reaction ~ Days, random = ~ Days | Subject, data = sleep, method = "REML",
-              control = lmeControl(opt = "optim", msMaxIter = 1000))
-ar1 <- update(no_ar1, correlation = corAR1(form = ~ Days | Subject))
-comparison <- anova(no_ar1, ar1)
-phi_interval <- intervals(ar1, which = "var-cov")$corStruct
+              control = optim_control("BFGS"))
+fit_at_phi <- function(phi) {
+  # L-BFGS-B warns that it uses factr and pgtol instead of reltol: expected.
+  suppressWarnings(update(no_ar1, correlation = corAR1(phi, form = ~ Days | Subject,
+                                                       fixed = TRUE),
+                          control = optim_control("L-BFGS-B")))
+}
+profile_logLik <- function(phi) as.numeric(logLik(fit_at_phi(phi)))
+best <- optimize(profile_logLik, c(0, 0.95), maximum = TRUE, tol = 1e-6)
+cut <- best$objective - qchisq(0.95, 1) / 2
+phi_interval <- c(
+  uniroot(function(p) profile_logLik(p) - cut, c(0, best$maximum))$root,
+  uniroot(function(p) profile_logLik(p) - cut, c(best$maximum, 0.95))$root)
+ar1 <- fit_at_phi(best$maximum)
+free_bfgs <- update(no_ar1, correlation = corAR1(form = ~ Days | Subject))
+re_correlation <- function(m) {
+  v <- unclass(getVarCov(m))  # the random effects' covariance, unrounded
+  v[1, 2] / sqrt(v[1, 1] * v[2, 2])
+}
 ar1_table <- summary(ar1)$tTable
+lr <- 2 * (best$objective - as.numeric(logLik(no_ar1)))
 serial <- list(
   lme4_lag1_autocorrelation = lag1,
   lag1_pairs = nrow(pairs),
   nlme = list(
     random = "~ Days | Subject", method = "REML",
     correlation = "corAR1(form = ~ Days | Subject)",
-    phi = as.numeric(coef(ar1$modelStruct$corStruct, unconstrained = FALSE)),
-    phi_interval_95 = unname(phi_interval[1, c("lower", "upper")]),
+    phi = best$maximum,
+    phi_profile_interval_95 = phi_interval,
     logLik_without_ar1 = as.numeric(logLik(no_ar1)),
-    logLik_with_ar1 = as.numeric(logLik(ar1)),
-    lrt_statistic = comparison$L.Ratio[2], lrt_df = 1,
-    lrt_p_value = comparison$`p-value`[2],
-    AIC_without_ar1 = AIC(no_ar1), AIC_with_ar1 = AIC(ar1),
+    logLik_with_ar1 = best$objective,
+    lrt_statistic = lr, lrt_df = 1,
+    lrt_p_value = pchisq(lr, df = 1, lower.tail = FALSE),
+    random_effects_correlation_without_ar1 = re_correlation(no_ar1),
+    random_effects_correlation_with_ar1 = re_correlation(ar1),
     fixed_effects_with_ar1 = as.list(ar1_table[, "Value"]),
     std_error_with_ar1 = as.list(ar1_table[, "Std.Error"]),
     fixed_effects_without_ar1 = as.list(fixef(no_ar1)),
     std_error_without_ar1 = as.list(summary(no_ar1)$tTable[, "Std.Error"]),
-    sigma_with_ar1 = ar1$sigma))
+    sigma_with_ar1 = ar1$sigma,
+    free_fit_bfgs = list(
+      phi = as.numeric(coef(free_bfgs$modelStruct$corStruct, unconstrained = FALSE)),
+      logLik = as.numeric(logLik(free_bfgs)),
+      random_effects_correlation = re_correlation(free_bfgs))))
 
 # ---- Leave one subject out ---------------------------------------------------------------
 # The correlated model refitted without each subject in turn. dfbetas follows Belsley et
