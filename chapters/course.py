@@ -1444,7 +1444,9 @@ def singular_fit_check(result, tol: float = 1e-4, group_name: str = "Subject") -
     covariance is not positive semidefinite (an eigenvalue below -1e-8 times the largest).
     """
     result = _mixedlm_results(result)
-    if not (isinstance(tol, (int, float)) and np.isfinite(tol) and tol > 0):
+    if isinstance(tol, bool) or not (
+        isinstance(tol, (int, float)) and np.isfinite(tol) and tol > 0
+    ):
         raise ValueError(f"tol must be a positive finite number, not {tol!r}.")
     model = result.model
     cov = np.asarray(result.cov_re, dtype=float).reshape(model.k_re, model.k_re)

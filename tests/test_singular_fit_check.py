@@ -154,7 +154,7 @@ def test_bad_input_raises_clear_errors(fits, sleep):
         course.singular_fit_check(smf.ols("Reaction ~ Days", sleep).fit())
     with pytest.raises(TypeError, match="MixedLMResults"):
         course.singular_fit_check(correlated(sleep))  # a model, not a fitted result
-    for tol in [0, -1e-4, np.nan, np.inf, "1e-4"]:
+    for tol in [0, -1e-4, np.nan, np.inf, "1e-4", True]:
         with pytest.raises(ValueError, match="tol"):
             course.singular_fit_check(fits["sleepstudy_correlated"], tol=tol)
 
