@@ -1395,6 +1395,326 @@ def bootstrap_interval(
 # Checking a fitted model: convergence, boundary (singular) fits, influence.
 # ---------------------------------------------------------------------------------------
 
+__all__ += [
+    "SingularFitCheck",
+    "singular_fit_check",
+    "lag1_autocorrelation",
+    "simulate_conditional_residuals",
+    "LeaveOneGroupOut",
+    "leave_one_group_out",
+]
+
+
+def _mixedlm_results(result, what: str = "result"):
+    """``result`` itself if it is a fitted MixedLM result (``MixedLMResults`` or statsmodels'
+    wrapper around one, which keeps pandas labels); TypeError for anything else."""
+    from statsmodels.regression.mixed_linear_model import MixedLMResults
+
+    if not isinstance(getattr(result, "_results", result), MixedLMResults):
+        raise TypeError(
+            f"{what} must be a fitted statsmodels MixedLM result (MixedLMResults), "
+            f"not {type(result).__name__}."
+        )
+    return result
+
+
+def _random_effect_names(model, group_name: str) -> tuple[list[str], list[str]]:
+    """lme4-style names of the random effects in ``cov_re`` and of the variance components."""
+    names = []
+    if model.k_re:
+        exog_re = np.asarray(model.exog_re)
+        for column, name in enumerate(model.data.exog_re_names):
+            names.append("(Intercept)" if np.all(exog_re[:, column] == 1.0) else name)
+    vc_names = list(model.exog_vc.names) if model.k_vc else []
+    return names, vc_names
+
+
+@dataclass(frozen=True)
+class SingularFitCheck:
+    """What ``singular_fit_check`` returns (all unit-free).
+
+    ``theta``: lme4's theta, the entries of the relative Cholesky factor (Series; see
+    ``singular_fit_check``). ``diagonal``: boolean Series, same index, True where an entry
+    is on the factor's diagonal (lme4's lower bound 0). ``min_eigenvalue``: the smallest
+    eigenvalue of the random effects' covariance divided by the residual variance.
+    ``singular``: whether a diagonal entry of theta is below ``tol``, lme4's
+    ``isSingular()``. ``tol``: the tolerance used.
+    """
+
+    theta: pd.Series
+    diagonal: pd.Series
+    min_eigenvalue: float
+    singular: bool
+    tol: float
+
+
+def singular_fit_check(result, tol: float = 1e-4, group_name: str = "Subject") -> SingularFitCheck:
+    """Is a statsmodels MixedLM fit singular? A unit-free check, as lme4's ``isSingular()``.
+
+    ``result``: a fitted ``MixedLMResults`` (from ``smf.mixedlm(...).fit()`` or
+    ``fit_tight``), with k random effects in ``cov_re`` (shape (k, k), k >= 0) and m
+    variance components from ``vc_formula`` (``vcomp``, shape (m,)), k + m >= 1. ``tol``:
+    a positive float, lme4's default 1e-4. ``group_name`` only names the entries.
+
+    The random effects' covariance, ``cov_re`` block-diagonal with the variance
+    components, is divided by the residual variance ``scale``. Its lower Cholesky factor
+    is lme4's relative covariance factor Lambda, and its entries are lme4's parameters
+    theta (Bates et al. 2015, J Stat Softw 67(1), section 2.2): for each block the lower
+    triangle column by column (for ``re_formula="Days"``: (Intercept), the (Days,
+    (Intercept)) entry, Days), then one entry sqrt(variance / scale) per variance
+    component, in lme4's order for ``(Days | Subject)`` and ``(Days || Subject)``. A factor
+    computed from a singular matrix gets a zero column where the pivot vanishes, as
+    lme4's theta has. Dividing by the residual variance makes theta unit-free: rescaling
+    the response (ms to seconds) multiplies every variance and covariance by the same
+    factor and leaves theta unchanged. (A rescaled *covariate* still changes theta, in
+    lme4 too.) statsmodels' own boundary warning instead compares each variance with
+    the absolute number 0.01, in squared units of the response.
+
+    As lme4's ``isSingular(fit, tol = 1e-4)``, the fit is singular when a diagonal entry of
+    theta (lme4's theta with lower bound 0) is below ``tol``: a variance of (nearly) zero
+    or a correlation of (nearly) +-1 gives one. ``min_eigenvalue`` is the smallest
+    eigenvalue of the relative covariance: (nearly) zero for a singular fit, but unlike
+    theta it is not compared with a tolerance by lme4.
+
+    Returns a ``SingularFitCheck``. Raises ``TypeError`` if ``result`` is not a
+    ``MixedLMResults``; ``ValueError`` if ``tol`` is not a positive finite number, if the
+    fit has no random effects, if ``cov_re``, ``vcomp`` or ``scale`` hold a NaN or an
+    infinite value (a failed fit), if ``scale`` is not positive, or if the relative
+    covariance is not positive semidefinite (an eigenvalue below -1e-8 times the largest).
+    """
+    result = _mixedlm_results(result)
+    if isinstance(tol, bool) or not (
+        isinstance(tol, (int, float)) and np.isfinite(tol) and tol > 0
+    ):
+        raise ValueError(f"tol must be a positive finite number, not {tol!r}.")
+    model = result.model
+    cov = np.asarray(result.cov_re, dtype=float).reshape(model.k_re, model.k_re)
+    vcomp = np.asarray(result.vcomp, dtype=float).reshape(-1) if model.k_vc else np.zeros(0)
+    scale = float(result.scale)
+    if cov.size + vcomp.size == 0:
+        raise ValueError("The fit has no random effects: there is nothing to check.")
+    if not (np.all(np.isfinite(cov)) and np.all(np.isfinite(vcomp)) and np.isfinite(scale)):
+        raise ValueError(
+            "The fit's cov_re, vcomp or scale holds NaN or infinite values: the fit failed."
+        )
+    if scale <= 0:
+        raise ValueError(f"The residual variance (scale) must be positive, not {scale}.")
+    relative = np.zeros((cov.shape[0] + vcomp.size,) * 2)
+    relative[: cov.shape[0], : cov.shape[0]] = cov / scale
+    relative[cov.shape[0] :, cov.shape[0] :] = np.diag(vcomp / scale)
+    eigenvalues = np.linalg.eigvalsh(relative)
+    if eigenvalues[0] < -1e-8 * max(1.0, eigenvalues[-1]):
+        raise ValueError(
+            f"The relative covariance is not positive semidefinite (smallest eigenvalue "
+            f"{eigenvalues[0]:.3g})."
+        )
+    factor = _semidefinite_cholesky(cov / scale) if cov.size else np.zeros((0, 0))
+    re_names, vc_names = _random_effect_names(model, group_name)
+    labels, values, diagonal = [], [], []
+    for column in range(factor.shape[0]):
+        for row in range(column, factor.shape[0]):
+            name = re_names[row] if row == column else f"{re_names[row]}.{re_names[column]}"
+            labels.append(f"{group_name}.{name}")
+            values.append(factor[row, column])
+            diagonal.append(row == column)
+    for name, variance in zip(vc_names, vcomp):
+        labels.append(f"{group_name}.{name}")
+        # A variance component a hair below 0 (statsmodels does not bound it) counts as 0.
+        values.append(np.sqrt(max(variance, 0.0) / scale))
+        diagonal.append(True)
+    theta = pd.Series(values, index=labels, name="theta", dtype=float)
+    diagonal = pd.Series(diagonal, index=labels, name="diagonal")
+    return SingularFitCheck(
+        theta=theta,
+        diagonal=diagonal,
+        min_eigenvalue=float(max(eigenvalues[0], 0.0)),
+        singular=bool(np.any(theta[diagonal] < tol)),
+        tol=float(tol),
+    )
+
+
+def lag1_autocorrelation(residuals, groups, time):
+    """Pooled lag-1 autocorrelation of residuals within groups (e.g. subjects over days).
+
+    ``residuals``: array-like of shape (n,), in the response's units (e.g. ms), or of
+    shape (n_sim, n) for many sets of residuals at once (e.g. from
+    ``simulate_conditional_residuals``). ``groups``, ``time``: array-likes of length n
+    (group labels; integer-valued times, e.g. Days). Returns r1 = the sum of e[t] *
+    e[t - 1] over all pairs of the same group whose times differ by exactly 1, divided by
+    the sum of all e^2: the usual estimator of the autocorrelation function at lag 1 (Box
+    and Jenkins), pooled over groups; unit-free, between -1 and 1. A float for residuals
+    of shape (n,), an array of shape (n_sim,) otherwise. No mean is subtracted:
+    residuals of a model with an intercept per group already have a mean near 0 in each
+    group. Independent errors give about 0, but the *conditional residuals of a fitted
+    mixed model* are negatively correlated by construction; ``simulate_conditional_residuals``
+    gives the value to expect under the model.
+
+    Raises ``ValueError`` if the lengths differ, a value is missing or not finite, the
+    times are not integers, a (group, time) pair repeats, no pair is one time step apart,
+    or all residuals of a set are 0.
+    """
+    e = np.asarray(residuals, dtype=float)
+    frame = pd.DataFrame({"g": np.asarray(groups), "t": np.asarray(time)})
+    if e.ndim not in (1, 2) or e.shape[-1] != len(frame) or len(np.asarray(time)) != len(frame):
+        raise ValueError(
+            f"residuals (shape {e.shape}), groups ({len(frame)}) and time "
+            f"({len(np.asarray(time))}) must have the same length n."
+        )
+    if frame.isna().any().any() or not np.all(np.isfinite(e)):
+        raise ValueError("residuals, groups and time must not hold missing or infinite values.")
+    times = frame["t"].to_numpy(float)
+    if not np.all(np.isfinite(times)) or not np.all(times == np.round(times)):
+        raise ValueError("time must hold integer values (e.g. days).")
+    if frame.duplicated(["g", "t"]).any():
+        raise ValueError("Each (group, time) pair must occur once.")
+    frame["row"] = np.arange(len(frame))
+    pairs = frame.merge(frame.assign(t=frame["t"] - 1), on=["g", "t"], suffixes=("", "_before"))
+    if pairs.empty:
+        raise ValueError("No two observations of a group are one time step apart.")
+    denominator = np.sum(e**2, axis=-1)
+    if np.any(denominator == 0):
+        raise ValueError("All residuals (of a set) are 0.")
+    later, earlier = pairs["row"].to_numpy(), pairs["row_before"].to_numpy()
+    r1 = np.sum(e[..., later] * e[..., earlier], axis=-1) / denominator
+    return float(r1) if e.ndim == 1 else r1
+
+
+def _marginal_covariance(result) -> np.ndarray:
+    """V = Z G Z' + sigma^2 I of a MixedLM fit, shape (n, n), rows in the model's order."""
+    model = result.model
+    n = len(model.endog)
+    cov_re = np.asarray(result.cov_re, dtype=float).reshape(model.k_re, model.k_re)
+    vcomp = np.asarray(result.vcomp, dtype=float).reshape(-1) if model.k_vc else np.zeros(0)
+    V = float(result.scale) * np.eye(n)
+    for i, label in enumerate(model.group_labels):
+        rows = model.row_indices[label]
+        block = np.zeros((len(rows), len(rows)))
+        if model.k_re:
+            z = np.asarray(model.exog_re_li[i], dtype=float)
+            block += z @ cov_re @ z.T
+        for k, variance in enumerate(vcomp):
+            z = np.asarray(model.exog_vc.mats[k][i], dtype=float)
+            block += variance * (z @ z.T)
+        V[np.ix_(rows, rows)] += block
+    return V
+
+
+def simulate_conditional_residuals(result, n_sim: int, rng: np.random.Generator) -> np.ndarray:
+    """Conditional residuals of data simulated from a fitted MixedLM, the variance
+    parameters held at their estimates (a parametric bootstrap without refitting them).
+
+    ``result``: a fitted ``MixedLMResults`` (n rows). ``n_sim``: a positive int. ``rng``: a
+    ``numpy.random.Generator``. Returns an array of shape (n_sim, n), in the response's
+    units, rows of the data in the model's order (as ``result.resid``).
+
+    Each replicate y* = X beta-hat + Z b* + e*, with b* ~ N(0, G-hat) and e* ~ N(0,
+    sigma-hat^2 I), is refitted by GLS for beta and BLUPs for b at the estimated G and
+    sigma^2, so its conditional residuals are y* - X beta* - Z b* = sigma^2 P y*, with P =
+    V^-1 - V^-1 X (X' V^-1 X)^-1 X' V^-1 and V = Z G Z' + sigma^2 I (Henderson's
+    mixed-model equations; e.g. Searle, Casella and McCulloch 1992, ch. 7). Their
+    covariance, sigma^4 P, is not diagonal: conditional residuals are correlated even when
+    the errors are independent. Re-estimating G and sigma^2 for each replicate (a full
+    parametric bootstrap) changes this little for a well-determined fit; tests/
+    test_model_checks.py checks that against refits. Applied to the data, the same map
+    gives ``result.resid``.
+
+    Raises ``TypeError`` if ``result`` is not a ``MixedLMResults``; ``ValueError`` if
+    ``n_sim`` is not a positive integer or the fit's variances are not finite.
+    """
+    result = _mixedlm_results(result)
+    if isinstance(n_sim, bool) or not isinstance(n_sim, (int, np.integer)) or n_sim < 1:
+        raise ValueError(f"n_sim must be a positive integer, not {n_sim!r}.")
+    model = result.model
+    V = _marginal_covariance(result)
+    if not np.all(np.isfinite(V)):
+        raise ValueError("The fit's variances hold NaN or infinite values: the fit failed.")
+    X = np.asarray(model.exog, dtype=float)
+    V_inv = np.linalg.inv(V)
+    VX = V_inv @ X
+    P = V_inv - VX @ np.linalg.solve(X.T @ VX, VX.T)
+    L = np.linalg.cholesky(V)
+    mean = X @ np.asarray(result.fe_params, dtype=float)
+    y = mean + rng.standard_normal((n_sim, len(mean))) @ L.T
+    return float(result.scale) * y @ P.T
+
+
+@dataclass(frozen=True)
+class LeaveOneGroupOut:
+    """What ``leave_one_group_out`` returns; every frame has one row per left-out group.
+
+    ``estimates``, ``std_errors``: the fixed effects and their standard errors (``bse_fe``)
+    without the group (columns: the fixed effects). ``change``: estimate without the
+    group minus the full fit's. ``dfbetas``: (full estimate - estimate without the group)
+    / standard error without the group, Belsley et al.'s DFBETAS for a whole group as in
+    R's influence.ME (positive: the group pulls the estimate up). ``cooks_distance``
+    (Series): the change in all p fixed effects, d' V^-1 d / p with V the full fit's
+    covariance of the fixed effects. ``converged`` (Series of bool).
+    """
+
+    estimates: pd.DataFrame
+    std_errors: pd.DataFrame
+    change: pd.DataFrame
+    dfbetas: pd.DataFrame
+    cooks_distance: pd.Series
+    converged: pd.Series
+
+
+def leave_one_group_out(full, refit, data: pd.DataFrame, group: str) -> LeaveOneGroupOut:
+    """Refit a mixed model without each group in turn: how much does each group move the
+    fixed effects? (Case-deletion influence for whole groups: Belsley, Kuh and Welsch
+    1980; for mixed models, Nieuwenhuis, te Grotenhuis and Pelzer 2012, R's influence.ME.)
+
+    ``full``: the ``MixedLMResults`` fitted to all of ``data``. ``refit``: a function that
+    takes a DataFrame (``data`` without one group's rows) and returns the same model's
+    fitted ``MixedLMResults`` (e.g. ``lambda d: course.fit_tight(smf.mixedlm(..., d,
+    ...))``). ``data``: the DataFrame ``full`` was fitted to. ``group``: the name of its
+    grouping column. Refits once per group, in the order of the sorted group labels.
+    Returns a ``LeaveOneGroupOut`` (estimates in the response's units; dfbetas and
+    Cook's distance unit-free).
+
+    The standard errors are statsmodels' ``bse_fe``; on balanced data such as sleepstudy
+    they equal lme4's (on unbalanced data they differ by construction, see appendix B).
+    Raises ``TypeError`` if ``full`` or a refit is not a ``MixedLMResults``; ``KeyError``
+    if ``group`` is not a column of ``data``; ``ValueError`` if ``data`` has fewer than
+    three groups or a refit's fixed effects are not those of ``full``.
+    """
+    full = _mixedlm_results(full, "full")
+    if group not in data.columns:
+        raise KeyError(f"{group!r} is not a column of data.")
+    labels = sorted(data[group].unique())
+    if len(labels) < 3:
+        raise ValueError("Leaving one group out needs at least three groups.")
+    names = list(full.model.exog_names[: full.model.k_fe])
+    beta = np.asarray(full.fe_params, dtype=float)
+    cov_fe = np.asarray(full.cov_params().loc[names, names], dtype=float)
+    estimates, std_errors, converged = {}, {}, {}
+    for label in labels:
+        fit = _mixedlm_results(refit(data[data[group] != label]), "refit(...)")
+        fit_names = list(fit.model.exog_names[: fit.model.k_fe])
+        if fit_names != names:
+            raise ValueError(
+                f"The refit without {label!r} has fixed effects {fit_names}, not {names}."
+            )
+        estimates[label] = np.asarray(fit.fe_params, dtype=float)
+        std_errors[label] = np.asarray(fit.bse_fe, dtype=float)
+        converged[label] = bool(fit.converged)
+    estimates = pd.DataFrame.from_dict(estimates, orient="index", columns=names)
+    std_errors = pd.DataFrame.from_dict(std_errors, orient="index", columns=names)
+    change = estimates - beta
+    dfbetas = -change / std_errors
+    d = change.to_numpy()
+    cooks = np.einsum("ij,ij->i", d, np.linalg.solve(cov_fe, d.T).T) / len(names)
+    for frame in (estimates, std_errors, change, dfbetas):
+        frame.index.name = group
+    return LeaveOneGroupOut(
+        estimates=estimates,
+        std_errors=std_errors,
+        change=change,
+        dfbetas=dfbetas,
+        cooks_distance=pd.Series(cooks, index=estimates.index, name="cooks_distance"),
+        converged=pd.Series(converged, name="converged").rename_axis(group),
+    )
+
 
 # ---------------------------------------------------------------------------------------
 # Tools the chapters share: model comparison, profiles, power.
