@@ -342,3 +342,11 @@ def test_the_chapter_prints_lme4s_values_for_its_tests():
     text = cell_text("time-piecewise-fit")
     for row in REFERENCE["piecewise"]["REML"]["fixed_effects"]:
         assert f"{row['estimate']:.3f}" in text and f"{row['std_error']:.3f}" in text
+    text = cell_text("time-piecewise-relaxed")
+    for row in REFERENCE["piecewise"]["relaxed_REML"]["fixed_effects"]:
+        assert f"{row['std_error']:.3f}" in text
+    test = REFERENCE["piecewise"]["shared_vs_relaxed_REML"]
+    assert f"LR statistic {test['chisq']:.3f} on 3 df, p = {test['p_value']:.3f}" in text
+    text = cell_text("time-ex-3-code")
+    for name in ("factor_days", "factor_nights", "piecewise_nights", "paired"):
+        assert f"SE {REFERENCE['day9_minus_day2'][name]['std_error']:.2f}" in text
