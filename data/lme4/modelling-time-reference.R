@@ -95,13 +95,56 @@ piecewise <- list(
   ML = describe(fit(Reaction ~ training + nights + (nights | Subject), reml = FALSE)),
   # Days 0-2 share one level (no training term): used by an exercise.
   flat_to_baseline_REML = describe(fit(Reaction ~ nights + (nights | Subject))),
-  flat_to_baseline_ML = describe(fit(Reaction ~ nights + (nights | Subject), reml = FALSE))
+  flat_to_baseline_ML = describe(fit(Reaction ~ nights + (nights | Subject), reml = FALSE)),
+  # A random training effect: a subject's deviation may differ between training and baseline.
+  relaxed_REML = describe(fit(Reaction ~ training + nights + (training + nights | Subject)))
+)
+# The shared random intercept against the relaxed model: same fixed effects, so REML fits
+# (refit = FALSE). Three covariance parameters more, one of them a variance on the boundary
+# under the null, so the chi-square(3) p-value is conservative.
+shared_vs_relaxed <- anova(
+  fit(Reaction ~ training + nights + (nights | Subject)),
+  fit(Reaction ~ training + nights + (training + nights | Subject)),
+  refit = FALSE
+)
+piecewise$shared_vs_relaxed_REML <- list(
+  reduced = "Reaction ~ training + nights + (nights | Subject)",
+  full = "Reaction ~ training + nights + (training + nights | Subject)",
+  chisq = shared_vs_relaxed$Chisq[2], df = shared_vs_relaxed$Df[2],
+  p_value = shared_vs_relaxed[["Pr(>Chisq)"]][2]
 )
 
 # ---- 3. Days as a factor ---------------------------------------------------------------
 day_means <- list(
   intercepts_REML = describe(fit(Reaction ~ 0 + day_factor + (1 | Subject))),
-  intercepts_slopes_REML = describe(fit(Reaction ~ 0 + day_factor + (Days | Subject)))
+  intercepts_slopes_REML = describe(fit(Reaction ~ 0 + day_factor + (Days | Subject))),
+  # The piecewise model's random part, to compare the two within one random part.
+  intercepts_nights_REML = describe(fit(Reaction ~ 0 + day_factor + (nights | Subject)))
+)
+
+# The change from the baseline (day 2) to day 9, with its SE, from the factor model (the
+# difference of two daily means) and from the piecewise model (7 x the nights slope), each
+# with two random parts; and without a model, from the subjects' own differences.
+change_9_2 <- function(m) {
+  if ("nights" %in% names(fixef(m))) {
+    k <- setNames(rep(0, length(fixef(m))), names(fixef(m)))
+    k["nights"] <- 7
+  } else {
+    k <- setNames(rep(0, length(fixef(m))), names(fixef(m)))
+    k["day_factor9"] <- 1
+    k["day_factor2"] <- -1
+  }
+  list(formula = paste(deparse(formula(m)), collapse = " "),
+       estimate = sum(k * fixef(m)), std_error = sqrt(drop(t(k) %*% as.matrix(vcov(m)) %*% k)))
+}
+paired <- sleep$Reaction[sleep$Days == 9] - sleep$Reaction[sleep$Days == 2]
+stopifnot(identical(sleep$Subject[sleep$Days == 9], sleep$Subject[sleep$Days == 2]))
+day9_minus_day2 <- list(
+  factor_days = change_9_2(fit(Reaction ~ 0 + day_factor + (Days | Subject))),
+  factor_nights = change_9_2(fit(Reaction ~ 0 + day_factor + (nights | Subject))),
+  piecewise_days = change_9_2(fit(Reaction ~ training + nights + (Days | Subject))),
+  piecewise_nights = change_9_2(fit(Reaction ~ training + nights + (nights | Subject))),
+  paired = list(estimate = mean(paired), std_error = sd(paired) / sqrt(length(paired)))
 )
 
 ml <- list(
@@ -168,6 +211,7 @@ output <- list(
   ml_fits = lapply(ml, describe),
   likelihood_ratio_tests = likelihood_ratio_tests,
   kenward_roger = kenward_roger,
-  maximal_factor_error = maximal_factor_error
+  maximal_factor_error = maximal_factor_error,
+  day9_minus_day2 = day9_minus_day2
 )
 write_exact_json(output, out_path)
