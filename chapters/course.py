@@ -2051,7 +2051,9 @@ def caterpillar_plot(
     or differ from those of ``standard_errors``, if a value is not finite, if a standard
     error is negative, or if ``level`` is not strictly between 0 and 1; ``TypeError`` if
     either argument is not a Series. Source: the layout of lme4's
-    ``dotplot(ranef(fit, condVar = TRUE))`` (Bates et al., 2015, J. Stat. Softw. 67(1)).
+    ``dotplot(ranef(fit, condVar = TRUE))`` (Bates et al., 2015, J. Stat. Softw. 67(1)),
+    except the order: lme4 sorts every panel by the first term (the intercept), this
+    function sorts each call's rows by its own estimates.
     """
     from scipy import stats
 

@@ -194,3 +194,36 @@ def test_chapter_8_shows_lme4s_known_and_new_half_widths():
     for value in table.to_numpy().ravel():
         assert f"{value:.1f}" in text
     assert text.count("half-widths equal lme4's (to 1e-5, relative): True") == 2
+
+
+COVERAGE = REFERENCE["coverage"]
+
+
+def test_coverage_simulation_with_true_parameters_is_nominal():
+    # The check of R's simulation code: with beta, G and sigma^2 known, b-hat +/- z SD is an
+    # exact 95% interval for b (normal theory), so the simulated share must be 0.95 within
+    # Monte Carlo error (3 SEs).
+    for term in ("intercept", "slope"):
+        known = COVERAGE["known_parameters"][term]
+        assert abs(known["coverage"] - 0.95) < 3 * known["mc_se"]
+
+
+def test_estimated_parameters_make_the_intervals_too_narrow():
+    # Plugging in estimates can only lose coverage on average here, and the Henderson SDs,
+    # which are never smaller than the conditional SDs, cover at least as often.
+    for term in ("intercept", "slope"):
+        condvar, henderson = COVERAGE["condvar"][term], COVERAGE["henderson"][term]
+        assert condvar["coverage"] < 0.95 - 3 * condvar["mc_se"]
+        assert henderson["coverage"] < 0.95 - 3 * henderson["mc_se"]
+        assert henderson["coverage"] >= condvar["coverage"]
+    assert COVERAGE["replicates"] == 1000
+
+
+def test_chapter_6_prints_rs_coverage_with_monte_carlo_ses():
+    text = output_text(load("06-partial-pooling"))
+    assert "R's simulation: 1000 data sets" in text
+    assert "one design at one set of parameter values" in text
+    for key in ("condvar", "henderson", "known_parameters"):
+        for term in ("intercept", "slope"):
+            entry = COVERAGE[key][term]
+            assert f"{term} {100 * entry['coverage']:.1f}% ({100 * entry['mc_se']:.1f})" in text
