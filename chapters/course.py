@@ -506,8 +506,12 @@ SLEEPSTUDY_MODELS = {
 }
 
 
-# statsmodels' own default tolerance (BFGS gtol 1e-5): a fit whose gradient is smaller than
-# this has estimates fixed to more digits than the course prints.
+# The largest score (gradient of the whole log-likelihood, in statsmodels' parameters: the
+# fixed effects and the Cholesky factor of the random-effects covariance relative to the
+# residual variance) that fit_tight accepts. It is the number of statsmodels' default BFGS
+# tolerance, but stricter: statsmodels applies its gtol to the log-likelihood divided by
+# the number of observations. A fit below it has estimates fixed to more digits than the
+# course prints.
 GRADIENT_THAT_MATTERS = 1e-5
 
 # Messages statsmodels gives while it retries an optimiser that stopped short of ``gtol``;
@@ -549,10 +553,10 @@ def _newton_polish(model, packed: np.ndarray, steps: int = 4) -> np.ndarray | No
 
 
 # The optimiser lists fit_tight tries, in order, until one reaches GRADIENT_THAT_MATTERS.
-# statsmodels fits the Cholesky factor of the random-effects covariance; where a diagonal
-# element of that factor is zero its gradient vanishes, so BFGS can stop there, with a
-# zero gradient in its own parameters but not in the covariance's: a saddle, several
-# log-likelihood units short. Starting with L-BFGS (or Nelder-Mead) avoids that point.
+# From statsmodels' default start, BFGS sometimes abandons its line search (scipy's
+# warnflag 2) at an interior point with a large gradient, several to about 20
+# log-likelihood units short, and L-BFGS continuing from there stops as well; L-BFGS or
+# Nelder-Mead from the default start reach the optimum.
 TIGHT_FIT_METHODS = (["bfgs", "lbfgs"], ["lbfgs", "bfgs"], ["nm", "bfgs", "lbfgs"])
 
 
@@ -592,14 +596,17 @@ def fit_tight(model, reml: bool = True, start_params=None):
     within 1e-3 of the optimiser's (not on a boundary fit, where the score need not be
     zero).
 
-    The gradient is measured in the covariance parameters, not in statsmodels' Cholesky
-    parameters: BFGS can stop at a saddle where a diagonal element of the Cholesky factor
-    is zero and its own gradient vanishes (on data simulated from the sleepstudy fit,
-    about one data set in three, several log-likelihood units short). If the gradient is
-    above ``GRADIENT_THAT_MATTERS`` (1e-5), the fit is repeated with the other lists of
-    ``TIGHT_FIT_METHODS`` (L-BFGS first, then Nelder-Mead first), and the first that
-    reaches it is returned; if none does, the one with the highest log-likelihood is
-    returned with a ``ConvergenceWarning`` (expected on a boundary fit). Only the returned
+    The gradient checked is statsmodels' score of the whole log-likelihood in its own
+    parameters (fixed effects and the Cholesky factor of the relative random-effects
+    covariance). On data simulated from the sleepstudy fit, BFGS from the default start
+    abandons its line search on about one data set in five, at an interior point several
+    to about 20 log-likelihood units short, and L-BFGS continuing from there stops too.
+    So if the gradient is above ``GRADIENT_THAT_MATTERS`` (1e-5), the fit is repeated
+    with the other lists of ``TIGHT_FIT_METHODS`` (L-BFGS first, then Nelder-Mead first),
+    and the first that reaches it is returned; if none does, the one with the highest
+    log-likelihood is returned with a ``ConvergenceWarning``: the optimum was not reached,
+    because it lies on the boundary (where the score need not be zero) or because every
+    optimiser stopped short (as on a badly scaled covariate). Only the returned
     fit's warnings are passed on, without statsmodels' retry messages when the gradient
     was reached; any other warning (a singular covariance, a boundary estimate) is passed
     on unchanged.

@@ -154,7 +154,7 @@ def test_a_shift_of_origin_only_reexpresses_the_correlated_model():
 def test_uncorrelated_model_on_the_grid_of_origins():
     grid = {row["origin"]: row for row in REFERENCE["origin"]["uncorrelated_REML_grid"]}
     # lme4's whole grid, origins -1 to 10 half a day apart (the chapter's figure uses every
-    # second one). From the default start, plain BFGS stops at a saddle for origins 3 to 4;
+    # second one). From the default start, plain BFGS stops short for origins 3 to 4;
     # fit_tight must detect that and reach lme4's optimum everywhere.
     for origin in np.arange(-1.0, 10.25, 0.5):
         result, reference = uncorrelated(float(origin)), grid[float(origin)]
