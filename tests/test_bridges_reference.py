@@ -145,7 +145,16 @@ def test_tests_without_sphericity_agree_with_r(sleep, wide):
     contrast = np.eye(10)[1:]
     wald = contrast @ beta
     slope_f = wald @ np.linalg.solve(contrast @ cov_beta @ contrast.T, wald) / 9
-    assert slope_f == pytest.approx(REFERENCE["factor_correlated_anova"]["F"], rel=1e-4)
+    slope_anova = REFERENCE["factor_correlated_anova"]
+    assert slope_f == pytest.approx(slope_anova["F"], rel=1e-4)
+    assert slope_anova["differences_contest_F"] == pytest.approx(slope_anova["F"], rel=1e-10)
+    # lmerTest's rule for a multi-df Satterthwaite ddf from the one-df directions of the
+    # nine differences from day 0 (lmerTest:::get_Fstat_ddf), as contest() computes it.
+    _, directions = np.linalg.eigh(contrast @ cov_beta @ contrast.T)
+    nu = course.satterthwaite(fit, contrast=directions.T @ contrast)["df"].to_numpy()
+    e_sum = np.sum(nu / (nu - 2))
+    den_df = 2 * e_sum / (e_sum - 9)
+    assert den_df == pytest.approx(slope_anova["differences_contest_den_df"], rel=1e-4)
 
     slopes = np.polyfit(np.arange(10), values.T, 1)[0]
     own = stats.ttest_1samp(slopes, 0)

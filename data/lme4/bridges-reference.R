@@ -85,6 +85,10 @@ slope_factor_fit <- lmerTest::lmer(Reaction ~ Day + (Days | Subject), data = sle
                                    REML = TRUE, control = control)
 slope_factor_satt <- anova(slope_factor_fit, ddf = "Satterthwaite")
 slope_factor_kr <- anova(slope_factor_fit, ddf = "Kenward-Roger")
+# The same hypothesis written as the nine differences from day 0: the F is the same, but
+# the multi-df Satterthwaite ddf depends on the matrix that writes the hypothesis.
+slope_factor_contest <- contest(slope_factor_fit, cbind(0, diag(9)), joint = TRUE,
+                                ddf = "Satterthwaite")
 # The multivariate test: Hotelling-Lawley on the nine contrasts among the days (no
 # assumption about their covariance; exact F here, one group).
 multivariate <- anova(mlm, X = ~1, test = "Hotelling-Lawley")
@@ -175,7 +179,11 @@ output <- list(
     p_value = slope_factor_satt[["Pr(>F)"]],
     kenward_roger_F = slope_factor_kr[["F value"]],
     kenward_roger_den_df = slope_factor_kr[["DenDF"]],
-    kenward_roger_p_value = slope_factor_kr[["Pr(>F)"]]
+    kenward_roger_p_value = slope_factor_kr[["Pr(>F)"]],
+    differences_contest_call = "contest(fit, cbind(0, diag(9)), joint = TRUE)",
+    differences_contest_F = slope_factor_contest[["F value"]],
+    differences_contest_den_df = slope_factor_contest[["DenDF"]],
+    differences_contest_p_value = slope_factor_contest[["Pr(>F)"]]
   ),
   multivariate = list(
     call = "anova(lm(wide ~ 1), X = ~1, test = 'Hotelling-Lawley')",
