@@ -2,12 +2,14 @@
 checked number by number against R.
 
 The report is printed text (cell ``b35e6a82``); each number in it is compared with
-lmerTest's Satterthwaite tests (satterthwaite-reference.json), lme4's fit and
-likelihood-ratio test (sleepstudy-reference.json) and lme4's bootstrap, number of groups,
-isSingular() and rePCA() (reporting-reference.json). A number printed to k digits must
-equal R's value rounded to the same digits (within half a unit of its last digit); the
-bootstrap ends, which depend on the random numbers, must lie within three Monte Carlo
-standard errors of R's. The exercise on the uncorrelated model is checked the same way.
+lmerTest's Satterthwaite tests (contest1D with its confidence interval, in
+reporting-reference.json; satterthwaite-reference.json), lme4's fit and likelihood-ratio
+test (sleepstudy-reference.json) and lme4's profile intervals (confint), bootstrap, number
+of groups, isSingular() and rePCA() (reporting-reference.json). A number printed to k
+digits must equal R's value rounded to the same digits (within half a unit of its last
+digit). The profile intervals of the two SDs, which statsmodels computes with the variance
+ratio held fixed, must lie inside lme4's and within 2% of its ends. The exercise on the
+uncorrelated model is checked the same way.
 """
 
 from __future__ import annotations
@@ -16,7 +18,6 @@ import re
 from decimal import Decimal
 from pathlib import Path
 
-import numpy as np
 import pytest
 from scipy import stats
 
@@ -65,18 +66,26 @@ def fixed_line(term: str, unit: str, text: str | None = None) -> dict[str, str]:
     return dict(zip(names, find(pattern, text)))
 
 
-def check_against_lmertest(line: dict[str, str], reference: dict) -> None:
-    """Every number of a fixed-effect line against lmerTest's row; the interval from R's
-    estimate, SE and df with the t quantile."""
+def t_interval(reference: dict) -> tuple[float, float]:
+    """lmerTest's interval, estimate -+ qt(0.975, df) SE, from R's estimate, SE and df."""
     half = stats.t.ppf(0.975, reference["df"]) * reference["std_error"]
+    return reference["estimate"] - half, reference["estimate"] + half
+
+
+def check_against_lmertest(line: dict[str, str], reference: dict) -> None:
+    """Every number of a fixed-effect line against lmerTest's row (with ``lower`` and
+    ``upper`` from contest1D, or else from ``t_interval``)."""
+    lower, upper = (
+        (reference["lower"], reference["upper"]) if "lower" in reference else t_interval(reference)
+    )
     for key, value in [
         ("estimate", reference["estimate"]),
         ("se", reference["std_error"]),
         ("df", reference["df"]),
         ("t", reference["t_value"]),
         ("p", reference["p_value"]),
-        ("lower", reference["estimate"] - half),
-        ("upper", reference["estimate"] + half),
+        ("lower", lower),
+        ("upper", upper),
     ]:
         assert_rounds_to(line[key], value)
     assert len(Decimal(line["p"]).as_tuple().digits) == 3, "p-values get 3 significant digits"
@@ -85,12 +94,23 @@ def check_against_lmertest(line: dict[str, str], reference: dict) -> None:
 FIXED = [("Intercept", "(Intercept)", "ms, on day 0"), ("Days", "Days", "ms per day")]
 
 
+CONTEST = {row["term"]: row for row in REPORTING["contest1D"]["tests"]}
+
+
 @pytest.mark.parametrize("term, r_term, unit", FIXED)
-def test_fixed_effects_agree_with_lmertest(term, r_term, unit):
-    reference = {
-        row["term"]: row for row in SATTERTHWAITE["sleepstudy_correlated"]["satterthwaite"]
-    }
-    check_against_lmertest(fixed_line(term, unit), reference[r_term])
+def test_fixed_effects_agree_with_lmertest_contest1d(term, r_term, unit):
+    check_against_lmertest(fixed_line(term, unit), CONTEST[r_term])
+
+
+@pytest.mark.parametrize("_, r_term, __", FIXED)
+def test_contest1d_is_the_t_interval_of_the_satterthwaite_table(_, r_term, __):
+    """The two R files agree, and contest1D's interval is estimate -+ qt(0.975, df) SE (so
+    the exercise's intervals can be checked from satterthwaite-reference.json)."""
+    table = {row["term"]: row for row in SATTERTHWAITE["sleepstudy_correlated"]["satterthwaite"]}
+    row, contest = table[r_term], CONTEST[r_term]
+    for key in ["estimate", "std_error", "df", "t_value", "p_value"]:
+        assert contest[key] == pytest.approx(row[key], rel=1e-6), key
+    assert (contest["lower"], contest["upper"]) == pytest.approx(t_interval(contest), rel=1e-12)
 
 
 def r_variance_components(model: str) -> dict:
@@ -118,38 +138,73 @@ def test_random_effect_estimates_agree_with_lme4(term, unit, key, _):
     assert_rounds_to(estimate, r_variance_components("correlated")[key])
 
 
-@pytest.mark.parametrize("term, unit, _, parameter", RANDOM)
-def test_bootstrap_intervals_agree_with_lme4_within_monte_carlo_error(term, unit, _, parameter):
-    """Our bootstrap has R replicates (printed); lme4's has 2000. The Monte Carlo SE of a
-    percentile of R replicates is about sqrt(p (1 - p) / R) / f, with f the density there,
-    here that of a normal distribution with lme4's bootstrap SD. Each printed end must lie
-    within three combined SEs of lme4's, plus half a unit of its last printed digit."""
-    (n_replicates,) = find(r"parametric bootstrap of the REML fit, (\d+) replicates, seed \d+")
-    reference = next(
-        row for row in REPORTING["bootstrap"]["intervals"] if row["parameter"] == parameter
-    )
-    our_se = (
-        np.sqrt(0.025 * 0.975 / int(n_replicates))
-        * reference["bootstrap_sd"]
-        / stats.norm.pdf(stats.norm.ppf(0.975))
-    )
+PROFILE = {row["parameter"]: row for row in REPORTING["profile"]["intervals"]}
+
+
+@pytest.mark.parametrize("term, unit, _, parameter", RANDOM[:2])
+def test_sd_profile_intervals_are_slightly_inside_lme4s(term, unit, _, parameter):
+    """statsmodels' profile holds the variance ratio fixed, so its interval is a little
+    narrower than lme4's confint(): each printed end (3 significant digits) lies inside
+    lme4's interval, less than 2% from its end."""
+    _, lower, upper = random_line(term, unit)
+    reference = PROFILE[parameter]
+    for printed, end in [(lower, "lower"), (upper, "upper")]:
+        assert len(Decimal(printed).as_tuple().digits) == 3
+        half_unit = 0.5 * 10.0 ** Decimal(printed).as_tuple().exponent
+        assert abs(float(printed) - reference[end]) <= 0.02 * abs(reference[end]), (end, printed)
+    assert float(lower) >= reference["lower"] - half_unit
+    assert float(upper) <= reference["upper"] + half_unit
+
+
+@pytest.mark.parametrize("term, unit, _, parameter", RANDOM[2:])
+def test_correlation_and_residual_sd_intervals_are_lme4s_profile(term, unit, _, parameter):
     _, lower, upper = random_line(term, unit)
     for printed, end in [(lower, "lower"), (upper, "upper")]:
-        half_unit = 0.5 * 10.0 ** Decimal(printed).as_tuple().exponent
-        tolerance = 3 * np.hypot(our_se, reference[f"mc_se_{end}"]) + half_unit
-        assert abs(float(printed) - reference[end]) <= tolerance, (
-            term,
-            end,
-            printed,
-            reference[end],
-        )
+        assert len(Decimal(printed).as_tuple().digits) == 3
+        assert_rounds_to(printed, PROFILE[parameter][end])
 
 
-def test_the_printed_bootstrap_interval_is_rounded_coarser_than_its_monte_carlo_error():
-    """Rounded to the digit in which twice the Monte Carlo SE shows up: the intercept SD's
-    ends (SE above 1 ms with 100 replicates, by lme4's bootstrap SD) carry no decimals."""
-    _, lower, upper = random_line("SD of subjects' intercepts", "ms")
-    assert "." not in lower + upper
+def test_the_interval_method_is_named_and_no_bootstrap_interval_is_reported():
+    ml = {
+        (row["var1"], row["var2"]): row["sdcor"]
+        for row in SLEEPSTUDY["models"]["correlated"]["ML"]["variance_components"]
+    }
+    sd_intercept, sd_slope = find(
+        rf"95% CIs: profile likelihood of the ML fit, around the ML estimates {NUMBER} ms and "
+        rf"{NUMBER} ms per day; the two SDs profiled in statsmodels"
+    )
+    assert_rounds_to(sd_intercept, ml[("(Intercept)", None)])
+    assert_rounds_to(sd_slope, ml[("Days", None)])
+    assert "the correlation and the residual SD from lme4's confint()" in REPORT
+    assert "intervals of the random effects from the profile likelihood of the " in REPORT
+    assert "replicates" not in REPORT
+
+
+def test_the_correlation_methods_table_agrees_with_lme4():
+    """Profile, percentile and basic intervals of the correlation, the basic one computed
+    here from R's percentile ends and estimate."""
+    boot = next(
+        row for row in REPORTING["bootstrap"]["intervals"] if row["parameter"] == "correlation"
+    )
+    expected = {
+        "profile likelihood (confint)": (
+            PROFILE["correlation"]["lower"],
+            PROFILE["correlation"]["upper"],
+        ),
+        f"bootstrap percentile ({REPORTING['bootstrap']['nsim']} replicates)": (
+            boot["lower"],
+            boot["upper"],
+        ),
+        "bootstrap basic (same replicates)": (
+            2 * boot["estimate"] - boot["upper"],
+            2 * boot["estimate"] - boot["lower"],
+        ),
+    }
+    table = output_of("report-correlation-methods")
+    for label, (lower, upper) in expected.items():
+        printed_lower, printed_upper = find(rf"{re.escape(label)} {NUMBER} {NUMBER}", table)
+        assert_rounds_to(printed_lower, lower)
+        assert_rounds_to(printed_upper, upper)
 
 
 def test_model_data_and_structure_agree_with_lme4():
@@ -169,15 +224,22 @@ def test_model_data_and_structure_agree_with_lme4():
     chisq, p = find(
         rf"likelihood-ratio test of ML fits finds no evidence for it \(chi-square\(1\) = {NUMBER}, p = {NUMBER}\)"
     )
+    assert len(Decimal(chisq).as_tuple().digits) == 3
     assert_rounds_to(chisq, test["chisq"])
     assert_rounds_to(p, test["p_value"])
     assert p == "0.800", "three significant digits, trailing zero kept"
 
 
 def test_convergence_and_boundary_statements_agree_with_lme4():
-    assert "statsmodels' converged flag is True" in REPORT
-    (threshold,) = find(r"at the estimates is below ([0-9.e-]+)\.")
+    assert "Convergence: no warnings; statsmodels' converged flag is True" in REPORT
+    (threshold,) = find(
+        r"the estimates, in statsmodels' parametrisation \(the fixed effects and the Cholesky "
+        r"factor of the random-effects covariance relative to the residual variance\), is "
+        r"below ([0-9.e-]+) "
+    )
     assert float(threshold) == course.GRADIENT_THAT_MATTERS
+    # A singular fit is judged from the estimates, not from intervals.
+    assert "intervals below exclude" not in REPORT
     assert REPORTING["convergence_messages"] == []
     assert not REPORTING["singular"] and "Boundary: not a singular fit;" in REPORT
     (smallest,) = find(
@@ -203,32 +265,59 @@ def test_software_versions_are_the_pinned_ones_and_nothing_else():
     )
     pinned = pins()
     assert versions == {name: pinned[name] for name in versions}
+    (lmertest,) = find(r"whose degrees of freedom agree with lmerTest (\S+) in the 4 significant")
+    assert lmertest == REPORTING["contest1D"]["lmerTest"]
+    assert "chapters/course.py: fit_tight, profile_sd, and satterthwaite" in REPORT
     # Versions of Python or the operating system would change with the machine.
     assert not re.search(r"Python \d|Linux|Windows|macOS", REPORT)
 
 
+def three_digits(printed: str, value: float) -> None:
+    """A number of the sentences in words: three significant digits, rounded from R's."""
+    assert len(Decimal(printed).as_tuple().digits) == 3, printed
+    assert_rounds_to(printed, value)
+
+
 def test_the_sentences_in_words_agree_with_lme4():
-    fixed = {row["term"]: row for row in SATTERTHWAITE["sleepstudy_correlated"]["satterthwaite"]}
     sds = r_variance_components("correlated")
+    days = CONTEST["Days"]
     intercept, slope, lower, upper = find(
         rf"On day 0 the average reaction time was {NUMBER} ms\. Each further day in the study "
         rf"slowed it by {NUMBER} ms on average \(95% CI {NUMBER} to {NUMBER} ms\)"
     )
-    half = stats.t.ppf(0.975, fixed["Days"]["df"]) * fixed["Days"]["std_error"]
-    assert_rounds_to(intercept, fixed["(Intercept)"]["estimate"])
-    assert_rounds_to(slope, fixed["Days"]["estimate"])
-    assert_rounds_to(lower, fixed["Days"]["estimate"] - half)
-    assert_rounds_to(upper, fixed["Days"]["estimate"] + half)
+    three_digits(intercept, CONTEST["(Intercept)"]["estimate"])
+    three_digits(slope, days["estimate"])
+    three_digits(lower, days["lower"])
+    three_digits(upper, days["upper"])
     sd_intercept, sd_slope, low, high, sigma = find(
         rf"on day 0 with an SD of {NUMBER} ms, and in how fast they slowed with an SD of {NUMBER} "
-        rf"ms per day, .* slowed by between {NUMBER} and {NUMBER} ms per day\. Around their own "
-        rf"line, a subject's reaction times scattered with an SD of {NUMBER} ms\."
+        rf"ms per day, so that, if slopes are normally distributed in the population of "
+        rf"subjects, an estimated two thirds of them slow by between {NUMBER} and {NUMBER} ms "
+        rf"per day\. Around their own line, a subject's reaction times scattered with an SD of "
+        rf"{NUMBER} ms\."
     )
-    assert_rounds_to(sd_intercept, sds[("(Intercept)", None)])
-    assert_rounds_to(sd_slope, sds[("Days", None)])
-    assert_rounds_to(low, fixed["Days"]["estimate"] - sds[("Days", None)])
-    assert_rounds_to(high, fixed["Days"]["estimate"] + sds[("Days", None)])
-    assert_rounds_to(sigma, sds[(None, None)])
+    three_digits(sd_intercept, sds[("(Intercept)", None)])
+    three_digits(sd_slope, sds[("Days", None)])
+    three_digits(low, days["estimate"] - sds[("Days", None)])
+    three_digits(high, days["estimate"] + sds[("Days", None)])
+    three_digits(sigma, sds[(None, None)])
+
+
+def test_the_correlation_in_words_gives_its_range_not_a_non_relation():
+    boot = next(
+        row for row in REPORTING["bootstrap"]["intervals"] if row["parameter"] == "correlation"
+    )
+    estimate, lower, upper, boot_upper = find(
+        rf"slopes was estimated near zero \({NUMBER}\), but the data are compatible with "
+        rf"anything from a moderate negative to a strong positive correlation \(95% profile CI "
+        rf"{NUMBER} to {NUMBER}; its upper end depends on the method: a parametric bootstrap's "
+        rf"percentile interval reaches {NUMBER}\)"
+    )
+    assert_rounds_to(estimate, r_variance_components("correlated")[("(Intercept)", "Days")])
+    assert_rounds_to(lower, PROFILE["correlation"]["lower"])
+    assert_rounds_to(upper, PROFILE["correlation"]["upper"])
+    assert_rounds_to(boot_upper, boot["upper"])
+    assert not re.search(r"hardly related|unrelated|how fast they were", REPORT)
 
 
 def test_the_blank_template_has_the_filled_ones_parts_and_no_numbers():
@@ -239,6 +328,7 @@ def test_the_blank_template_has_the_filled_ones_parts_and_no_numbers():
         "Optimiser:",
         "Convergence:",
         "Boundary:",
+        "Checks:",
         "Fixed effects (estimate, standard error, t test with Satterthwaite's degrees of freedom",
         "Random effects (SD or correlation; 95% CIs:",
         "In words:",
@@ -246,6 +336,8 @@ def test_the_blank_template_has_the_filled_ones_parts_and_no_numbers():
     for part in parts:
         assert part in BLANK and part in REPORT, part
     assert not re.search(r"\d\.\d", BLANK)
+    assert "influence of single groups" in BLANK
+    assert "Checks: residuals against fitted values and normal QQ plots" in REPORT
 
 
 @pytest.mark.parametrize("term, r_term, unit", FIXED)

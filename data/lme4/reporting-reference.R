@@ -1,14 +1,15 @@
 # Values behind chapter 7's filled-in reporting template that no other reference file
-# holds: lme4's parametric-bootstrap percentile intervals for the random-effect SDs, the
-# correlation and the residual SD of the correlated sleepstudy model (REML), the number of
-# groups, isSingular() and rePCA(). tests/test_reporting_template.py compares the printed
+# holds: lme4's parametric-bootstrap percentile intervals and profile-likelihood intervals
+# (confint) for the random-effect SDs, the correlation and the residual SD of the
+# correlated sleepstudy model (REML), lmerTest's contest1D tests with their confidence
+# intervals, the number of groups, isSingular() and rePCA(). tests/test_reporting_template.py compares the printed
 # report with these values and with sleepstudy-reference.json and
 # satterthwaite-reference.json.
 #
 # Run from the repository's top folder, on Linux with address-space randomisation off:
 #     setarch -R Rscript data/lme4/reporting-reference.R
 # It reads data/sleepstudy.csv and writes data/lme4/reporting-reference.json (about a
-# minute, most of it the bootstrap's refits).
+# minute, most of it the bootstrap's refits and the profile).
 
 if (!file.exists("data/lme4/common.R")) stop("Run from the repository's top folder.")
 source("data/lme4/common.R")
@@ -76,6 +77,33 @@ intervals <- lapply(colnames(replicates), function(name) {
 
 pca <- rePCA(fit)$Subject
 
+# lme4's default confint(): profile-likelihood intervals of the random-effect SDs, the
+# correlation and the residual SD. profile() profiles the ML deviance, also for a REML
+# fit, so these intervals surround the ML estimates. Computed after the bootstrap, so the
+# bootstrap's random numbers are those of the first version of this file.
+profile_ci <- confint(fit, parm = "theta_", method = "profile", level = 0.95,
+                      oldNames = FALSE)
+profile_names <- c("sd_(Intercept)|Subject" = "sd_intercept",
+                   "cor_Days.(Intercept)|Subject" = "correlation",
+                   "sd_Days|Subject" = "sd_days", "sigma" = "sigma")
+stopifnot(setequal(rownames(profile_ci), names(profile_names)))
+profile_intervals <- lapply(names(profile_names), function(row) {
+  list(parameter = unname(profile_names[row]), lower = unname(profile_ci[row, 1]),
+       upper = unname(profile_ci[row, 2]))
+})
+
+# lmerTest's Satterthwaite t test of each fixed effect with its confidence interval,
+# estimate +- qt(0.975, df) * SE, as contest1D(confint = TRUE) prints it.
+suppressPackageStartupMessages(library(lmerTest))
+fit_lmertest <- as_lmerModLmerTest(fit)
+contrasts <- list("(Intercept)" = c(1, 0), "Days" = c(0, 1))
+contest_rows <- lapply(names(contrasts), function(term) {
+  row <- contest1D(fit_lmertest, contrasts[[term]], confint = TRUE, level = 0.95)
+  list(term = term, estimate = row[["Estimate"]], std_error = row[["Std. Error"]],
+       df = row[["df"]], t_value = row[["t value"]], lower = row[["lower"]],
+       upper = row[["upper"]], p_value = row[["Pr(>|t|)"]])
+})
+
 result <- list(
   metadata = list(
     description = paste(
@@ -104,6 +132,19 @@ result <- list(
       n_warnings = length(warnings_seen),
       warnings = as.list(unique(warnings_seen)),
       intervals = intervals
+    ),
+    profile = list(
+      method = paste(
+        "confint(fit, parm = 'theta_', method = 'profile', oldNames = FALSE):",
+        "profile likelihood of the ML deviance, 95%"),
+      intervals = profile_intervals
+    ),
+    contest1D = list(
+      method = paste(
+        "lmerTest contest1D(as_lmerModLmerTest(fit), L, confint = TRUE):",
+        "Satterthwaite t test and 95% CI"),
+      lmerTest = as.character(packageVersion("lmerTest")),
+      tests = contest_rows
     )
   )
 )
