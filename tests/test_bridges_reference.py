@@ -122,3 +122,50 @@ def test_implied_marginal_covariance_agrees_with_lme4(sleep, name, options):
     assert fit.llf == pytest.approx(reference["logLik"], abs=1e-7)
     np.testing.assert_allclose(implied, np.array(reference["covariance"]), rtol=1e-6)
     np.testing.assert_allclose(np.diag(implied), np.array(reference["variance_by_day"]), rtol=1e-6)
+
+
+def test_tests_without_sphericity_agree_with_r(sleep, wide):
+    """Hotelling's T^2 (numpy) and the random-slope factor model's Wald F (statsmodels)
+    against R's anova.mlm and lmerTest; the linear contrast against lmerTest's t of Days."""
+    values = wide.to_numpy()
+    scores = values @ null_space(np.ones((1, 10)))
+    mean = scores.mean(axis=0)
+    t2 = 18 * mean @ np.linalg.solve(np.cov(scores, rowvar=False), mean)
+    f_value = (18 - 9) / (9 * (18 - 1)) * t2
+    multivariate = REFERENCE["multivariate"]
+    assert f_value == pytest.approx(multivariate["F"], rel=1e-10)
+    assert (multivariate["num_df"], multivariate["den_df"]) == (9, 9)
+    assert stats.f.sf(f_value, 9, 9) == pytest.approx(multivariate["p_value"], rel=1e-8)
+
+    fit = course.fit_tight(
+        smf.mixedlm("Reaction ~ C(Days)", sleep, groups="Subject", re_formula="~Days")
+    )
+    beta = fit.fe_params.to_numpy()
+    cov_beta = fit.cov_params().iloc[:10, :10].to_numpy()
+    contrast = np.eye(10)[1:]
+    wald = contrast @ beta
+    slope_f = wald @ np.linalg.solve(contrast @ cov_beta @ contrast.T, wald) / 9
+    slope_anova = REFERENCE["factor_correlated_anova"]
+    assert slope_f == pytest.approx(slope_anova["F"], rel=1e-4)
+    assert slope_anova["differences_contest_F"] == pytest.approx(slope_anova["F"], rel=1e-10)
+    # lmerTest's rule for a multi-df Satterthwaite ddf from the one-df directions of the
+    # nine differences from day 0 (lmerTest:::get_Fstat_ddf), as contest() computes it.
+    _, directions = np.linalg.eigh(contrast @ cov_beta @ contrast.T)
+    nu = course.satterthwaite(fit, contrast=directions.T @ contrast)["df"].to_numpy()
+    e_sum = np.sum(nu / (nu - 2))
+    den_df = 2 * e_sum / (e_sum - 9)
+    assert den_df == pytest.approx(slope_anova["differences_contest_den_df"], rel=1e-4)
+
+    slopes = np.polyfit(np.arange(10), values.T, 1)[0]
+    own = stats.ttest_1samp(slopes, 0)
+    trend = REFERENCE["linear_trend"]
+    assert own.statistic == pytest.approx(trend["own_slopes_t"], rel=1e-10)
+    assert trend["random_slopes_t"] == pytest.approx(trend["own_slopes_t"], rel=1e-6)
+    assert trend["random_slopes_df"] == pytest.approx(17, rel=1e-5)
+
+
+def test_unstructured_two_day_covariance_gives_the_paired_se():
+    unstructured = REFERENCE["two_day_unstructured"]
+    paired = REFERENCE["paired_t"]
+    assert unstructured["estimate"] == pytest.approx(paired["estimate"], rel=1e-9)
+    assert unstructured["std_error"] == pytest.approx(paired["std_error"], rel=1e-6)

@@ -8,7 +8,7 @@
 # seconds; no date or machine path, so a rerun with the same versions gives the same
 # bytes). Optimiser settings, the data check and the JSON format come from common.R.
 #
-# Made with R 4.2.2, lme4 1.1-31, lmerTest 3.1-3, jsonlite (Debian packages).
+# Made with R 4.2.2, lme4 1.1-31, lmerTest 3.1-3, pbkrtest, nlme, jsonlite (Debian packages).
 
 if (!file.exists("data/lme4/common.R")) stop("Run this script from the repository root.")
 source("data/lme4/common.R")  # lme4, jsonlite, read_sleepstudy(), tight_control(), ...
@@ -78,6 +78,35 @@ implied <- lapply(
   }
 )
 
+# ---- Tests of the days that do not assume sphericity (review of chapter 2) ------------
+# The factor model with random intercepts and slopes: lmerTest's F with Satterthwaite's
+# and with Kenward and Roger's denominator df (pbkrtest).
+slope_factor_fit <- lmerTest::lmer(Reaction ~ Day + (Days | Subject), data = sleep,
+                                   REML = TRUE, control = control)
+slope_factor_satt <- anova(slope_factor_fit, ddf = "Satterthwaite")
+slope_factor_kr <- anova(slope_factor_fit, ddf = "Kenward-Roger")
+# The same hypothesis written as the nine differences from day 0: the F is the same, but
+# the multi-df Satterthwaite ddf depends on the matrix that writes the hypothesis.
+slope_factor_contest <- contest(slope_factor_fit, cbind(0, diag(9)), joint = TRUE,
+                                ddf = "Satterthwaite")
+# The multivariate test: Hotelling-Lawley on the nine contrasts among the days (no
+# assumption about their covariance; exact F here, one group).
+multivariate <- anova(mlm, X = ~1, test = "Hotelling-Lawley")
+# The linear trend as a within-subject contrast: a one-sample t-test of the subjects' own
+# OLS slopes, and lmerTest's t of Days in the random intercepts-and-slopes model.
+own_slopes <- apply(wide, 1, function(y) coef(lm(y ~ I(0:9)))[2])
+slope_t <- t.test(own_slopes)
+linear_fit <- lmerTest::lmer(Reaction ~ Days + (Days | Subject), data = sleep, REML = TRUE,
+                             control = control)
+linear_row <- summary(linear_fit, ddf = "Satterthwaite")$coefficients["Days", ]
+# The paired test with an unstructured 2 x 2 covariance (nlme::gls, corSymm + varIdent):
+# same SE as the random-intercept model, although days 2 and 9 differ in variance.
+two_days$Day <- factor(two_days$Days)
+unstructured_two <- nlme::gls(Reaction ~ day9, data = two_days, method = "REML",
+                              correlation = nlme::corSymm(form = ~ 1 | Subject),
+                              weights = nlme::varIdent(form = ~ 1 | Day))
+unstructured_two_row <- summary(unstructured_two)$tTable["day9", ]
+
 observed <- cov(wide)
 output <- list(
   metadata = list(
@@ -140,6 +169,50 @@ output <- list(
     covariance = lapply(seq_len(nrow(observed)), function(i) unname(observed[i, ])),
     variance_by_day = unname(diag(observed))
   ),
-  implied = implied
+  implied = implied,
+  factor_correlated_anova = list(
+    formula = "Reaction ~ factor(Days) + (Days | Subject)",
+    call = "anova(fit, ddf = 'Satterthwaite'); anova(fit, ddf = 'Kenward-Roger')",
+    F = slope_factor_satt[["F value"]],
+    num_df = slope_factor_satt[["NumDF"]],
+    den_df = slope_factor_satt[["DenDF"]],
+    p_value = slope_factor_satt[["Pr(>F)"]],
+    kenward_roger_F = slope_factor_kr[["F value"]],
+    kenward_roger_den_df = slope_factor_kr[["DenDF"]],
+    kenward_roger_p_value = slope_factor_kr[["Pr(>F)"]],
+    differences_contest_call = "contest(fit, cbind(0, diag(9)), joint = TRUE)",
+    differences_contest_F = slope_factor_contest[["F value"]],
+    differences_contest_den_df = slope_factor_contest[["DenDF"]],
+    differences_contest_p_value = slope_factor_contest[["Pr(>F)"]]
+  ),
+  multivariate = list(
+    call = "anova(lm(wide ~ 1), X = ~1, test = 'Hotelling-Lawley')",
+    hotelling_lawley = multivariate[["Hotelling-Lawley"]][1],
+    F = multivariate[["approx F"]][1],
+    num_df = multivariate[["num Df"]][1],
+    den_df = multivariate[["den Df"]][1],
+    p_value = multivariate[["Pr(>F)"]][1]
+  ),
+  linear_trend = list(
+    what = paste(
+      "t.test of the 18 subjects' own OLS slopes over days 0-9, and lmerTest's",
+      "Satterthwaite row for Days in Reaction ~ Days + (Days | Subject)"
+    ),
+    own_slopes_t = unname(slope_t$statistic),
+    own_slopes_df = unname(slope_t$parameter),
+    own_slopes_p_value = slope_t$p.value,
+    random_slopes_t = unname(linear_row["t value"]),
+    random_slopes_df = unname(linear_row["df"]),
+    random_slopes_p_value = unname(linear_row["Pr(>|t|)"])
+  ),
+  two_day_unstructured = list(
+    call = paste(
+      "nlme::gls(Reaction ~ day9, days 2 and 9, REML, corSymm(~ 1 | Subject),",
+      "varIdent(~ 1 | Day))"
+    ),
+    estimate = unname(unstructured_two_row["Value"]),
+    std_error = unname(unstructured_two_row["Std.Error"]),
+    t = unname(unstructured_two_row["t-value"])
+  )
 )
 write_exact_json(output, out_path)
