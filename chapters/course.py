@@ -1438,7 +1438,10 @@ class SingularFitCheck:
     is on the factor's diagonal (lme4's lower bound 0). ``min_eigenvalue``: the smallest
     eigenvalue of the random effects' covariance divided by the residual variance.
     ``singular``: whether a diagonal entry of theta is below ``tol``, lme4's
-    ``isSingular()``. ``tol``: the tolerance used.
+    ``isSingular()``. ``tol``: the tolerance used. ``near_singular``: not ``singular``, but
+    a diagonal entry of theta is below ``near_tol`` (the fit may have stopped short of a
+    singular optimum; refit with Powell or Nelder-Mead, or compare with the reduced
+    model). ``near_tol``: that tolerance.
     """
 
     theta: pd.Series
@@ -1446,15 +1449,20 @@ class SingularFitCheck:
     min_eigenvalue: float
     singular: bool
     tol: float
+    near_singular: bool = False
+    near_tol: float = 1e-2
 
 
-def singular_fit_check(result, tol: float = 1e-4, group_name: str = "Subject") -> SingularFitCheck:
+def singular_fit_check(
+    result, tol: float = 1e-4, group_name: str = "Subject", near_tol: float = 1e-2
+) -> SingularFitCheck:
     """Is a statsmodels MixedLM fit singular? A unit-free check, as lme4's ``isSingular()``.
 
     ``result``: a fitted ``MixedLMResults`` (from ``smf.mixedlm(...).fit()`` or
     ``fit_tight``), with k random effects in ``cov_re`` (shape (k, k), k >= 0) and m
     variance components from ``vc_formula`` (``vcomp``, shape (m,)), k + m >= 1. ``tol``:
     a positive float, lme4's default 1e-4. ``group_name`` only names the entries.
+    ``near_tol``: a positive float (default 1e-2), the companion rule below.
 
     The random effects' covariance, ``cov_re`` block-diagonal with the variance
     components, is divided by the residual variance ``scale``. Its lower Cholesky factor
@@ -1463,8 +1471,9 @@ def singular_fit_check(result, tol: float = 1e-4, group_name: str = "Subject") -
     triangle column by column (for ``re_formula="Days"``: (Intercept), the (Days,
     (Intercept)) entry, Days), then one entry sqrt(variance / scale) per variance
     component, in lme4's order for ``(Days | Subject)`` and ``(Days || Subject)``. A factor
-    computed from a singular matrix gets a zero column where the pivot vanishes, as
-    lme4's theta has. Dividing by the residual variance makes theta unit-free: rescaling
+    computed from a singular matrix gets a zero column where the pivot vanishes (lme4's
+    entries below a zero diagonal entry are not identified and may be non-zero, so
+    entry-wise agreement there is not guaranteed; ``singular`` still agrees). Dividing by the residual variance makes theta unit-free: rescaling
     the response (ms to seconds) multiplies every variance and covariance by the same
     factor and leaves theta unchanged. (A rescaled *covariate* still changes theta, in
     lme4 too.) statsmodels' own boundary warning instead compares each variance with
@@ -1476,8 +1485,20 @@ def singular_fit_check(result, tol: float = 1e-4, group_name: str = "Subject") -
     eigenvalue of the relative covariance: (nearly) zero for a singular fit, but unlike
     theta it is not compared with a tolerance by lme4.
 
+    The verdict is only as good as the fit. lme4's tol = 1e-4 assumes a bounded optimiser
+    that lands on the boundary; statsmodels optimises an unbounded parameterisation, and
+    its gradient methods (BFGS, L-BFGS, so also ``fit_tight``) typically stop with a
+    diagonal theta of about 1e-3 to 1e-2 when the optimum is singular, which this rule
+    calls not singular (e.g. sleepstudy with each subject's mean moved to the grand mean,
+    ``(Days || Subject)``: lme4's theta for the intercept is 0, ``fit_tight``'s about
+    1e-3). Hence the companion rule: ``near_singular`` is True when the fit is not
+    singular but a diagonal theta is below ``near_tol``; treat it as a prompt to refit with
+    ``method="powell"`` or ``"nm"`` (which reach the boundary) or to fit the reduced model
+    and compare log-likelihoods. A ``min_eigenvalue`` near 0 is the same prompt.
+
     Returns a ``SingularFitCheck``. Raises ``TypeError`` if ``result`` is not a
-    ``MixedLMResults``; ``ValueError`` if ``tol`` is not a positive finite number, if the
+    ``MixedLMResults``; ``ValueError`` if ``tol`` is not a positive finite number or
+    ``near_tol`` is not, if the
     fit has no random effects, if ``cov_re``, ``vcomp`` or ``scale`` hold a NaN or an
     infinite value (a failed fit), if ``scale`` is not positive, or if the relative
     covariance is not positive semidefinite (an eigenvalue below -1e-8 times the largest).
@@ -1487,6 +1508,10 @@ def singular_fit_check(result, tol: float = 1e-4, group_name: str = "Subject") -
         isinstance(tol, (int, float)) and np.isfinite(tol) and tol > 0
     ):
         raise ValueError(f"tol must be a positive finite number, not {tol!r}.")
+    if isinstance(near_tol, bool) or not (
+        isinstance(near_tol, (int, float)) and np.isfinite(near_tol) and near_tol > 0
+    ):
+        raise ValueError(f"near_tol must be a positive finite number, not {near_tol!r}.")
     model = result.model
     cov = np.asarray(result.cov_re, dtype=float).reshape(model.k_re, model.k_re)
     vcomp = np.asarray(result.vcomp, dtype=float).reshape(-1) if model.k_vc else np.zeros(0)
@@ -1530,6 +1555,8 @@ def singular_fit_check(result, tol: float = 1e-4, group_name: str = "Subject") -
         min_eigenvalue=float(max(eigenvalues[0], 0.0)),
         singular=bool(np.any(theta[diagonal] < tol)),
         tol=float(tol),
+        near_singular=bool(np.any(theta[diagonal] < near_tol) and not np.any(theta[diagonal] < tol)),
+        near_tol=float(near_tol),
     )
 
 
