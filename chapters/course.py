@@ -1555,7 +1555,9 @@ def singular_fit_check(
         min_eigenvalue=float(max(eigenvalues[0], 0.0)),
         singular=bool(np.any(theta[diagonal] < tol)),
         tol=float(tol),
-        near_singular=bool(np.any(theta[diagonal] < near_tol) and not np.any(theta[diagonal] < tol)),
+        near_singular=bool(
+            np.any(theta[diagonal] < near_tol) and not np.any(theta[diagonal] < tol)
+        ),
         near_tol=float(near_tol),
     )
 
@@ -1626,13 +1628,19 @@ def _marginal_covariance(result) -> np.ndarray:
     return V
 
 
-def simulate_conditional_residuals(result, n_sim: int, rng: np.random.Generator) -> np.ndarray:
+def simulate_conditional_residuals(
+    result, n_sim: int, rng: np.random.Generator, error_variance=None
+) -> np.ndarray:
     """Conditional residuals of data simulated from a fitted MixedLM, the variance
     parameters held at their estimates (a parametric bootstrap without refitting them).
 
     ``result``: a fitted ``MixedLMResults`` (n rows). ``n_sim``: a positive int. ``rng``: a
     ``numpy.random.Generator``. Returns an array of shape (n_sim, n), in the response's
-    units, rows of the data in the model's order (as ``result.resid``).
+    units, rows of the data in the model's order (as ``result.resid``). ``error_variance``:
+    None (default: every row's error has the fit's variance ``scale``) or an array-like of
+    shape (n,) of positive error variances (squared response units, the model's row order)
+    to simulate unequal residual spread, e.g. each subject's observed residual variance;
+    the residual map below still uses the fit's common sigma^2, as the fitted model does.
 
     Each replicate y* = X beta-hat + Z b* + e*, with b* ~ N(0, G-hat) and e* ~ N(0,
     sigma-hat^2 I), is refitted by GLS for beta and BLUPs for b at the estimated G and
@@ -1646,7 +1654,8 @@ def simulate_conditional_residuals(result, n_sim: int, rng: np.random.Generator)
     gives ``result.resid``.
 
     Raises ``TypeError`` if ``result`` is not a ``MixedLMResults``; ``ValueError`` if
-    ``n_sim`` is not a positive integer or the fit's variances are not finite.
+    ``n_sim`` is not a positive integer, the fit's variances are not finite, or
+    ``error_variance`` does not hold n positive finite values.
     """
     result = _mixedlm_results(result)
     if isinstance(n_sim, bool) or not isinstance(n_sim, (int, np.integer)) or n_sim < 1:
@@ -1659,7 +1668,16 @@ def simulate_conditional_residuals(result, n_sim: int, rng: np.random.Generator)
     V_inv = np.linalg.inv(V)
     VX = V_inv @ X
     P = V_inv - VX @ np.linalg.solve(X.T @ VX, VX.T)
-    L = np.linalg.cholesky(V)
+    if error_variance is None:
+        L = np.linalg.cholesky(V)
+    else:
+        w = np.asarray(error_variance, dtype=float).reshape(-1)
+        if w.shape != (V.shape[0],) or not np.all(np.isfinite(w)) or np.any(w <= 0):
+            raise ValueError(
+                f"error_variance must hold {V.shape[0]} positive finite values (one per row)."
+            )
+        # Z G Z' from the fit, plus the given error variances on the diagonal.
+        L = np.linalg.cholesky(V - float(result.scale) * np.eye(len(w)) + np.diag(w))
     mean = X @ np.asarray(result.fe_params, dtype=float)
     y = mean + rng.standard_normal((n_sim, len(mean))) @ L.T
     return float(result.scale) * y @ P.T
@@ -1675,7 +1693,9 @@ class LeaveOneGroupOut:
     / standard error without the group, Belsley et al.'s DFBETAS for a whole group as in
     R's influence.ME (positive: the group pulls the estimate up). ``cooks_distance``
     (Series): the change in all p fixed effects, d' V^-1 d / p with V the full fit's
-    covariance of the fixed effects. ``converged`` (Series of bool).
+    covariance of the fixed effects (Cook's 1977 form; influence.ME's
+    ``cooks.distance.estex`` uses the covariance of the fit without the group instead,
+    which usually gives larger values). ``converged`` (Series of bool).
     """
 
     estimates: pd.DataFrame
