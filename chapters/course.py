@@ -1445,7 +1445,10 @@ class SingularFitCheck:
     is on the factor's diagonal (lme4's lower bound 0). ``min_eigenvalue``: the smallest
     eigenvalue of the random effects' covariance divided by the residual variance.
     ``singular``: whether a diagonal entry of theta is below ``tol``, lme4's
-    ``isSingular()``. ``tol``: the tolerance used.
+    ``isSingular()``. ``tol``: the tolerance used. ``near_singular``: not ``singular``, but
+    a diagonal entry of theta is below ``near_tol`` (the fit may have stopped short of a
+    singular optimum; refit with Powell or Nelder-Mead, or compare with the reduced
+    model). ``near_tol``: that tolerance.
     """
 
     theta: pd.Series
@@ -1453,15 +1456,20 @@ class SingularFitCheck:
     min_eigenvalue: float
     singular: bool
     tol: float
+    near_singular: bool = False
+    near_tol: float = 1e-2
 
 
-def singular_fit_check(result, tol: float = 1e-4, group_name: str = "Subject") -> SingularFitCheck:
+def singular_fit_check(
+    result, tol: float = 1e-4, group_name: str = "Subject", near_tol: float = 1e-2
+) -> SingularFitCheck:
     """Is a statsmodels MixedLM fit singular? A unit-free check, as lme4's ``isSingular()``.
 
     ``result``: a fitted ``MixedLMResults`` (from ``smf.mixedlm(...).fit()`` or
     ``fit_tight``), with k random effects in ``cov_re`` (shape (k, k), k >= 0) and m
     variance components from ``vc_formula`` (``vcomp``, shape (m,)), k + m >= 1. ``tol``:
     a positive float, lme4's default 1e-4. ``group_name`` only names the entries.
+    ``near_tol``: a positive float (default 1e-2), the companion rule below.
 
     The random effects' covariance, ``cov_re`` block-diagonal with the variance
     components, is divided by the residual variance ``scale``. Its lower Cholesky factor
@@ -1470,8 +1478,9 @@ def singular_fit_check(result, tol: float = 1e-4, group_name: str = "Subject") -
     triangle column by column (for ``re_formula="Days"``: (Intercept), the (Days,
     (Intercept)) entry, Days), then one entry sqrt(variance / scale) per variance
     component, in lme4's order for ``(Days | Subject)`` and ``(Days || Subject)``. A factor
-    computed from a singular matrix gets a zero column where the pivot vanishes, as
-    lme4's theta has. Dividing by the residual variance makes theta unit-free: rescaling
+    computed from a singular matrix gets a zero column where the pivot vanishes (lme4's
+    entries below a zero diagonal entry are not identified and may be non-zero, so
+    entry-wise agreement there is not guaranteed; ``singular`` still agrees). Dividing by the residual variance makes theta unit-free: rescaling
     the response (ms to seconds) multiplies every variance and covariance by the same
     factor and leaves theta unchanged. (A rescaled *covariate* still changes theta, in
     lme4 too.) statsmodels' own boundary warning instead compares each variance with
@@ -1483,8 +1492,20 @@ def singular_fit_check(result, tol: float = 1e-4, group_name: str = "Subject") -
     eigenvalue of the relative covariance: (nearly) zero for a singular fit, but unlike
     theta it is not compared with a tolerance by lme4.
 
+    The verdict is only as good as the fit. lme4's tol = 1e-4 assumes a bounded optimiser
+    that lands on the boundary; statsmodels optimises an unbounded parameterisation, and
+    its gradient methods (BFGS, L-BFGS, so also ``fit_tight``) typically stop with a
+    diagonal theta of about 1e-3 to 1e-2 when the optimum is singular, which this rule
+    calls not singular (e.g. sleepstudy with each subject's mean moved to the grand mean,
+    ``(Days || Subject)``: lme4's theta for the intercept is 0, ``fit_tight``'s about
+    1e-3). Hence the companion rule: ``near_singular`` is True when the fit is not
+    singular but a diagonal theta is below ``near_tol``; treat it as a prompt to refit with
+    ``method="powell"`` or ``"nm"`` (which reach the boundary) or to fit the reduced model
+    and compare log-likelihoods. A ``min_eigenvalue`` near 0 is the same prompt.
+
     Returns a ``SingularFitCheck``. Raises ``TypeError`` if ``result`` is not a
-    ``MixedLMResults``; ``ValueError`` if ``tol`` is not a positive finite number, if the
+    ``MixedLMResults``; ``ValueError`` if ``tol`` is not a positive finite number or
+    ``near_tol`` is not, if the
     fit has no random effects, if ``cov_re``, ``vcomp`` or ``scale`` hold a NaN or an
     infinite value (a failed fit), if ``scale`` is not positive, or if the relative
     covariance is not positive semidefinite (an eigenvalue below -1e-8 times the largest).
@@ -1494,6 +1515,10 @@ def singular_fit_check(result, tol: float = 1e-4, group_name: str = "Subject") -
         isinstance(tol, (int, float)) and np.isfinite(tol) and tol > 0
     ):
         raise ValueError(f"tol must be a positive finite number, not {tol!r}.")
+    if isinstance(near_tol, bool) or not (
+        isinstance(near_tol, (int, float)) and np.isfinite(near_tol) and near_tol > 0
+    ):
+        raise ValueError(f"near_tol must be a positive finite number, not {near_tol!r}.")
     model = result.model
     cov = np.asarray(result.cov_re, dtype=float).reshape(model.k_re, model.k_re)
     vcomp = np.asarray(result.vcomp, dtype=float).reshape(-1) if model.k_vc else np.zeros(0)
@@ -1537,6 +1562,10 @@ def singular_fit_check(result, tol: float = 1e-4, group_name: str = "Subject") -
         min_eigenvalue=float(max(eigenvalues[0], 0.0)),
         singular=bool(np.any(theta[diagonal] < tol)),
         tol=float(tol),
+        near_singular=bool(
+            np.any(theta[diagonal] < near_tol) and not np.any(theta[diagonal] < tol)
+        ),
+        near_tol=float(near_tol),
     )
 
 
@@ -1606,13 +1635,19 @@ def _marginal_covariance(result) -> np.ndarray:
     return V
 
 
-def simulate_conditional_residuals(result, n_sim: int, rng: np.random.Generator) -> np.ndarray:
+def simulate_conditional_residuals(
+    result, n_sim: int, rng: np.random.Generator, error_variance=None
+) -> np.ndarray:
     """Conditional residuals of data simulated from a fitted MixedLM, the variance
     parameters held at their estimates (a parametric bootstrap without refitting them).
 
     ``result``: a fitted ``MixedLMResults`` (n rows). ``n_sim``: a positive int. ``rng``: a
     ``numpy.random.Generator``. Returns an array of shape (n_sim, n), in the response's
-    units, rows of the data in the model's order (as ``result.resid``).
+    units, rows of the data in the model's order (as ``result.resid``). ``error_variance``:
+    None (default: every row's error has the fit's variance ``scale``) or an array-like of
+    shape (n,) of positive error variances (squared response units, the model's row order)
+    to simulate unequal residual spread, e.g. each subject's observed residual variance;
+    the residual map below still uses the fit's common sigma^2, as the fitted model does.
 
     Each replicate y* = X beta-hat + Z b* + e*, with b* ~ N(0, G-hat) and e* ~ N(0,
     sigma-hat^2 I), is refitted by GLS for beta and BLUPs for b at the estimated G and
@@ -1626,7 +1661,8 @@ def simulate_conditional_residuals(result, n_sim: int, rng: np.random.Generator)
     gives ``result.resid``.
 
     Raises ``TypeError`` if ``result`` is not a ``MixedLMResults``; ``ValueError`` if
-    ``n_sim`` is not a positive integer or the fit's variances are not finite.
+    ``n_sim`` is not a positive integer, the fit's variances are not finite, or
+    ``error_variance`` does not hold n positive finite values.
     """
     result = _mixedlm_results(result)
     if isinstance(n_sim, bool) or not isinstance(n_sim, (int, np.integer)) or n_sim < 1:
@@ -1639,7 +1675,16 @@ def simulate_conditional_residuals(result, n_sim: int, rng: np.random.Generator)
     V_inv = np.linalg.inv(V)
     VX = V_inv @ X
     P = V_inv - VX @ np.linalg.solve(X.T @ VX, VX.T)
-    L = np.linalg.cholesky(V)
+    if error_variance is None:
+        L = np.linalg.cholesky(V)
+    else:
+        w = np.asarray(error_variance, dtype=float).reshape(-1)
+        if w.shape != (V.shape[0],) or not np.all(np.isfinite(w)) or np.any(w <= 0):
+            raise ValueError(
+                f"error_variance must hold {V.shape[0]} positive finite values (one per row)."
+            )
+        # Z G Z' from the fit, plus the given error variances on the diagonal.
+        L = np.linalg.cholesky(V - float(result.scale) * np.eye(len(w)) + np.diag(w))
     mean = X @ np.asarray(result.fe_params, dtype=float)
     y = mean + rng.standard_normal((n_sim, len(mean))) @ L.T
     return float(result.scale) * y @ P.T
@@ -1655,7 +1700,9 @@ class LeaveOneGroupOut:
     / standard error without the group, Belsley et al.'s DFBETAS for a whole group as in
     R's influence.ME (positive: the group pulls the estimate up). ``cooks_distance``
     (Series): the change in all p fixed effects, d' V^-1 d / p with V the full fit's
-    covariance of the fixed effects. ``converged`` (Series of bool).
+    covariance of the fixed effects (Cook's 1977 form; influence.ME's
+    ``cooks.distance.estex`` uses the covariance of the fit without the group instead,
+    which usually gives larger values). ``converged`` (Series of bool).
     """
 
     estimates: pd.DataFrame

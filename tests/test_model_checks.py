@@ -293,3 +293,68 @@ def test_leave_one_out_bad_input(sleep, fit):
             sleep,
             "Subject",
         )
+
+
+# ---- how much the checks depend on their assumptions -----------------------------------
+
+SENSITIVITY = CHECKS["sensitivity"]
+
+
+def test_unequal_error_variances_give_the_closed_form_covariance(sleep, fit):
+    """With error variances W the residuals sigma^2 P y have covariance
+    sigma^4 P (Z G Z' + W) P; with W = sigma^2 I that is sigma^4 P (PVP = P)."""
+    V, _, P = projection(sleep, fit)
+    weights = np.repeat(np.linspace(0.2, 3.0, 18), 10) * fit.scale
+    draws = course.simulate_conditional_residuals(
+        fit, 4000, np.random.default_rng(3), error_variance=weights
+    )
+    expected = fit.scale**2 * P @ (V - fit.scale * np.eye(180) + np.diag(weights)) @ P
+    np.testing.assert_allclose(draws.var(axis=0), np.diag(expected), rtol=0.12)
+    same = course.simulate_conditional_residuals(
+        fit, 3, np.random.default_rng(5), error_variance=np.full(180, fit.scale)
+    )
+    default = course.simulate_conditional_residuals(fit, 3, np.random.default_rng(5))
+    np.testing.assert_allclose(same, default, rtol=0, atol=1e-8)
+
+
+def test_unequal_error_variances_bad_input(fit):
+    for bad in [np.ones(179), np.zeros(180), np.full(180, np.nan), -np.ones(180)]:
+        with pytest.raises(ValueError, match="error_variance"):
+            course.simulate_conditional_residuals(
+                fit, 2, np.random.default_rng(0), error_variance=bad
+            )
+
+
+def test_r_bootstrap_agrees_with_the_fixed_variance_reference(sleep, fit):
+    """R's full parametric bootstrap (lme4 refits) sits a little above the course's
+    fixed-variance reference, whose mean is tr(S P) / tr(P) up to O(1/n), with about the
+    same spread (the course's own refits, above, say the same)."""
+    boot = SENSITIVITY["lag1_parametric_bootstrap"]
+    _, _, P = projection(sleep, fit)
+    S = np.kron(np.eye(18), np.eye(10, k=-1))
+    fixed_mean = np.trace(S @ P) / np.trace(P)
+    assert 0 < boot["mean"] - fixed_mean < 0.03
+    assert boot["monte_carlo_se_of_mean"] == pytest.approx(boot["sd"] / np.sqrt(1000))
+    assert 0.05 < boot["sd"] < 0.08 and boot["n_at_least_observed"] == 0
+    assert boot["max"] < SERIAL["lme4_lag1_autocorrelation"]
+
+
+def test_nlme_uncorrelated_fit_is_lme4s_uncorrelated_model():
+    """nlme's pdDiag(~ Days) fit without AR(1) is lme4's (Days || Subject) REML fit."""
+    variant = SENSITIVITY["nlme_ar1_variants"]["uncorrelated_all_days"]
+    lme4_fit = CHECKS["singular_fits"]["sleepstudy_uncorrelated"]
+    assert variant["logLik_without_ar1"] == pytest.approx(lme4_fit["logLik"], abs=1e-3)
+    for variant in SENSITIVITY["nlme_ar1_variants"].values():
+        assert variant["lrt_statistic"] == pytest.approx(
+            2 * (variant["logLik_with_ar1"] - variant["logLik_without_ar1"])
+        )
+        assert 0 < variant["phi"] < SERIAL["nlme"]["phi"]
+
+
+def test_dfbetas_chance_crossing_is_stored_consistently():
+    chance = SENSITIVITY["dfbetas_cutoff_by_chance"]
+    assert chance["cutoff"] == pytest.approx(2 / np.sqrt(18))
+    # DFBETAS is about t / sqrt(n), so the cutoff is about |t| > 2: near 18 * 0.046 = 0.8
+    # subjects per data set; 100 data sets give an SE of about 0.1.
+    assert 0.5 < chance["mean_subjects_flagged"] < 1.5
+    assert 0.4 < chance["share_of_sets_with_a_flag"] <= 1

@@ -186,3 +186,36 @@ def test_returns_series_with_the_documented_layout(fits):
     assert isinstance(check.theta, pd.Series) and isinstance(check.diagonal, pd.Series)
     assert check.theta.index.equals(check.diagonal.index)
     assert isinstance(check.min_eigenvalue, float) and isinstance(check.singular, bool)
+
+
+def test_a_gradient_fit_that_stops_short_is_flagged_near_singular(sleep, fits):
+    """statsmodels' default BFGS fit of the centred data stops short of lme4's singular
+    optimum (lme4: theta for the intercept exactly 0, isSingular TRUE): too far for
+    tol = 1e-4, but the companion rule flags it. Nelder-Mead reaches the boundary."""
+    reference = SINGULAR["centred_uncorrelated"]
+    assert reference["is_singular"] and reference["theta"][0] < 1e-10
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        short = uncorrelated(centred(sleep)).fit(reml=True)
+    check = course.singular_fit_check(short)
+    assert not check.singular and check.near_singular and check.near_tol == 1e-2
+    assert 1e-4 < check.theta.iloc[0] < 1e-2
+    assert short.llf < reference["logLik"]  # below lme4's maximum: it stopped short
+    reached = course.singular_fit_check(fits["centred_uncorrelated"])
+    assert reached.singular and not reached.near_singular
+
+
+def test_near_singular_is_false_for_clean_fits_and_follows_near_tol(fits):
+    for name in ["sleepstudy_correlated", "seconds_correlated", "pilot_uncorrelated"]:
+        assert not course.singular_fit_check(fits[name]).near_singular
+    # theta for Days is about 0.23: a wider companion tolerance flags it, a narrower not.
+    assert course.singular_fit_check(fits["sleepstudy_correlated"], near_tol=0.25).near_singular
+    assert not course.singular_fit_check(fits["sleepstudy_correlated"], near_tol=0.2).near_singular
+    # A fit that is singular is not also "near" singular.
+    assert not course.singular_fit_check(fits["pilot_correlated"]).near_singular
+
+
+def test_bad_near_tol_raises(fits):
+    for near_tol in [0, -1e-2, np.nan, np.inf, "1e-2", True]:
+        with pytest.raises(ValueError, match="near_tol"):
+            course.singular_fit_check(fits["sleepstudy_correlated"], near_tol=near_tol)
