@@ -361,3 +361,19 @@ def test_exercise_uncorrelated_sds_agree_with_lme4():
             rf"- {re.escape(term)} \({re.escape(unit)}\): {NUMBER}, 95% CI \[\?, \?\]", EXERCISE
         )
         assert_rounds_to(estimate, sds[key])
+
+
+def test_singular_check_and_influence_range_agree_with_lme4():
+    checks = course.load_lme4_reference("model-checks")
+    theta = checks["singular_fits"]["sleepstudy_correlated"]["theta"]
+    (smallest,) = find(rf"\(lme4's theta, unit-free\) is {NUMBER}, far above")
+    # lme4's theta for (Days | Subject): [L11, L21, L22]; the diagonal is entries 0 and 2.
+    assert_rounds_to(smallest, min(theta[0], theta[2]))
+    subjects = checks["leave_one_subject_out"]["subjects"].values()
+    without = [row["fixed_effects"]["Days"] for row in subjects]
+    low, high = find(
+        rf"leaving out one subject at a time moves the Days effect between {NUMBER} and "
+        rf"{NUMBER} ms per day"
+    )
+    assert_rounds_to(low, min(without))
+    assert_rounds_to(high, max(without))
