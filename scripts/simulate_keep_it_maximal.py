@@ -1,6 +1,6 @@
 """Type I error of the test of Days with and without random slopes (Barr et al., 2013).
 
-    python scripts/simulate_keep_it_maximal.py            # 1000 data sets, the stored file
+    python scripts/simulate_keep_it_maximal.py            # 500 data sets, the stored file
     python scripts/simulate_keep_it_maximal.py 20 out.csv # the first 20 data sets, elsewhere
 
 Each data set has the design of the sleepstudy data (18 subjects, days 0-9) and is drawn
@@ -44,7 +44,7 @@ sys.path.insert(0, str(ROOT / "chapters"))
 import course  # noqa: E402
 
 SEED = 2013
-N_REPLICATIONS = 1000
+N_REPLICATIONS = 500
 N_EXPORTED = 10
 ALPHA = 0.05
 SINGULAR_TOLERANCE = 1e-4  # lme4's isSingular() default
@@ -121,35 +121,57 @@ def _is_singular(fit) -> bool:
     return bool(np.min(np.diag(factor)) < SINGULAR_TOLERANCE)
 
 
+AGREE = 1e-4  # REML log-likelihoods closer than this are the same optimum
+
+
 def _fit(data: pd.DataFrame, re_formula: str):
-    """A REML fit with ``course.fit_tight``. Returns ``(fit, status)``: status 0 if the
-    tight fit converged, 1 if it did not but a second attempt did (L-BFGS alone, then the
-    tight fit from where L-BFGS stopped), 2 if both failed (fit is then None)."""
+    """A REML fit at the optimum. Returns ``(fit, status)``: status 0 if the course's tight
+    fit (``course.fit_tight``) from statsmodels' default start is the optimum, 1 if another
+    attempt found a better one or the tight fit failed, 2 if every attempt failed (fit is
+    then None).
+
+    On these data a single optimiser run is not enough. From the default start, BFGS can
+    stop, and report convergence, at a stationary point far below the optimum (a REML
+    log-likelihood 14 lower, with a slope variance ten times too large and a standard error
+    of Days three times too large); L-BFGS can report convergence at a point a little below
+    the optimum; and near the boundary (a correlation at +-1) the tight fit does not
+    converge at all. So every fit is also started from L-BFGS's optimum, and when the
+    attempts disagree or none converged, Powell's method is tried as well, alone and as the
+    start of a tight fit. The converged attempt with the highest REML log-likelihood is
+    kept. It is lme4's optimum on every data set checked (tests/test_keep_it_maximal.py)."""
     import statsmodels.formula.api as smf
 
     model = smf.mixedlm("Reaction ~ Days", data, groups="Subject", re_formula=re_formula)
+
+    def attempts(method):
+        try:
+            start = model.fit(method=method)
+            return [start, course.fit_tight(model, start_params=start.params_object)]
+        except (np.linalg.LinAlgError, ValueError):
+            return []
+
     with warnings.catch_warnings():
         # Failed attempts and boundary fits warn; they are counted in the output instead.
         warnings.simplefilter("ignore")
-        try:
-            fit = course.fit_tight(model)
-            if fit.converged:
-                return fit, 0
-            # BFGS can wander off to a far worse point (a slope variance ten times too
-            # large) where L-BFGS, started afresh, finds the optimum that lme4 finds.
-            start = model.fit(method="lbfgs")
-            fit = course.fit_tight(model, start_params=start.params_object)
-            if fit.converged:
-                return fit, 1
-        except (np.linalg.LinAlgError, ValueError):
-            pass
-    return None, 2
+        first = course.fit_tight(model)
+        tried = [first, *attempts("lbfgs")]
+        converged = [a for a in tried if a.converged and np.isfinite(a.llf)]
+        llfs = [a.llf for a in converged]
+        if not first.converged or max(llfs) - min(llfs) > AGREE:
+            tried += attempts("powell")
+            converged = [a for a in tried if a.converged and np.isfinite(a.llf)]
+    if not converged:
+        return None, 2
+    best = max(converged, key=lambda a: a.llf)
+    if first.converged and best.llf - first.llf <= AGREE:
+        return first, 0
+    return best, 1
 
 
 def analyse(data: pd.DataFrame) -> dict:
     """The three tests of Days on one data set (a row of the output, without its number).
-    ``*_status`` is 0 for a first-time fit, 1 for a rescued and 2 for a failed fit (see
-    ``_fit``); a failed fit gives NaN estimates and p-values."""
+    ``*_status`` is 0 if the first tight fit was the optimum, 1 if another attempt found it,
+    2 for a failed fit (see ``_fit``); a failed fit gives NaN estimates and p-values."""
     row = dict.fromkeys(COLUMNS[1:], np.nan)
     small, row["intercept_status"] = _fit(data, "1")
     if small is not None:
