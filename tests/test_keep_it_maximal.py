@@ -84,10 +84,14 @@ def test_rerun_replications_match_stored_rows(script, stored):
         row = stored.loc[stored["replication"] == i].iloc[0]
         # Stored with 10 significant digits. A first tight fit (status 0) agrees across
         # CPUs to about 7; the best of the second round (status 1) can be where Powell's
-        # method stopped, whose last digits depend more on rounding.
+        # method stopped, whose last digits depend more on rounding. The status itself is
+        # not compared: it says which optimiser run found the optimum, and a better
+        # course.fit_tight turns a 1 into a 0 without changing the fit.
         tolerance = 1e-6 if row["maximal_status"] == 0 else 1e-4
         for column in script.COLUMNS:
-            if column.endswith(("status", "singular")) or column == "replication":
+            if column.endswith("status"):
+                assert fresh[column] < 2, (i, column)
+            elif column.endswith("singular") or column == "replication":
                 assert fresh[column] == row[column], (i, column)
             else:
                 assert fresh[column] == pytest.approx(row[column], rel=tolerance, abs=1e-9), (
