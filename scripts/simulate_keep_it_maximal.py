@@ -18,14 +18,16 @@ alpha = 0.05 is a false positive. Each data set is analysed three ways:
 - ``maximal_satterthwaite``: the same fit, lmerTest's t-test with Satterthwaite's degrees
   of freedom (``course.satterthwaite``).
 
-Every fit is ``course.fit_tight`` (REML). A row per data set is written to
-data/simulations/keep-it-maximal.csv with the three p-values, the slope estimate, its
-standard errors, the Satterthwaite degrees of freedom, whether a fit needed a second
-attempt or failed, and whether it ended on the boundary (lme4's ``isSingular`` rule: a diagonal element of the relative Cholesky
-factor below 1e-4). The first ``N_EXPORTED`` data sets themselves go to
+Every fit is REML, the best of several optimiser runs (``_fit``: the course's tight fit,
+and when needed fits started from L-BFGS's and Powell's optima). A row per data set is
+written to data/simulations/keep-it-maximal.csv with the three p-values, the slope
+estimate, its standard errors, the Satterthwaite degrees of freedom, whether the first
+tight fit was the optimum or another run was needed (or all failed), and whether the fit
+ended on the boundary (lme4's ``isSingular`` rule: a diagonal element of the relative
+Cholesky factor below 1e-4). The first ``N_EXPORTED`` data sets themselves go to
 data/simulations/keep-it-maximal-datasets.csv, for R to analyse the same data
-(data/lme4/keep-it-maximal-reference.R). Both files are written with fixed formatting and
-are seeded, so they are the same on every run.
+(data/lme4/keep-it-maximal-reference.R). Both files are seeded and written with fixed
+formatting; each row depends only on its own random stream (``replicate``).
 """
 
 from __future__ import annotations
