@@ -55,6 +55,7 @@ DAYS = np.arange(10.0)
 
 OUTPUT = ROOT / "data" / "simulations" / "keep-it-maximal.csv"
 DATASETS = ROOT / "data" / "simulations" / "keep-it-maximal-datasets.csv"
+NEAR_BOUNDARY = ROOT / "data" / "simulations" / "keep-it-maximal-near-boundary.csv"
 
 COLUMNS = [
     "replication",
@@ -140,7 +141,9 @@ def _fit(data: pd.DataFrame, re_formula: str):
     converge at all. So every fit is also started from L-BFGS's optimum, and when the
     attempts disagree or none converged, Powell's method is tried as well, alone and as the
     start of a tight fit. The converged attempt with the highest REML log-likelihood is
-    kept. It is lme4's optimum on every data set checked (tests/test_keep_it_maximal.py)."""
+    kept. Away from the boundary it is lme4's optimum (tests/test_keep_it_maximal.py); at
+    the boundary statsmodels stops just short of it, and on a few data sets a little below it
+    (data/lme4/keep-it-maximal-boundary-reference.R)."""
     import statsmodels.formula.api as smf
 
     model = smf.mixedlm("Reaction ~ Days", data, groups="Subject", re_formula=re_formula)
@@ -241,6 +244,22 @@ def rejection_rates(results: pd.DataFrame, alpha: float = ALPHA) -> pd.DataFrame
     return pd.DataFrame(rows).T
 
 
+def write_near_boundary_datasets(results: pd.DataFrame, truth: dict, path=NEAR_BOUNDARY) -> None:
+    """Write the data sets whose maximal fit is at or near the boundary, for lme4 to check
+    (data/lme4/keep-it-maximal-boundary-reference.R). On interior fits of this balanced
+    design Satterthwaite's df are 17; the data sets whose df differ from 17 by more than
+    0.01 are the boundary and near-boundary ones."""
+    near = results.loc[(results["satterthwaite_df"] - 17).abs() > 0.01, "replication"]
+    streams = np.random.SeedSequence(SEED).spawn(int(results["replication"].max()))
+    frames = [
+        simulate_dataset(truth, np.random.default_rng(streams[i - 1])).assign(replication=i)
+        for i in near
+    ]
+    pd.concat(frames, ignore_index=True)[["replication", "Subject", "Days", "Reaction"]].to_csv(
+        path, index=False, float_format="%.10g", lineterminator="\n"
+    )
+
+
 def main(argv: list[str]) -> None:
     n = int(argv[0]) if argv else N_REPLICATIONS
     output = Path(argv[1]) if len(argv) > 1 else OUTPUT
@@ -253,6 +272,7 @@ def main(argv: list[str]) -> None:
         datasets[["replication", "Subject", "Days", "Reaction"]].to_csv(
             DATASETS, index=False, float_format="%.10g", lineterminator="\n"
         )
+        write_near_boundary_datasets(results, true_values())
     print(rejection_rates(results).to_string())
     for column in ["intercept_status", "maximal_status", "intercept_singular", "maximal_singular"]:
         print(column, results[column].value_counts().sort_index().to_dict())
