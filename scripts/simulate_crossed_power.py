@@ -90,9 +90,12 @@ BOUNDARY_RELATIVE_SD = 0.01
 
 
 def fit_crossed_model(model):
-    """REML fit: Nelder-Mead, then course.fit_tight from where it stopped; else the tight
-    fit alone. Returns (fit, how), or (None, "failed") when both raise or do not converge.
+    """REML fit: the first of four attempts that converges with consistent estimates.
 
+    Nelder-Mead, then course.fit_tight from where it stopped; the tight fit alone;
+    Nelder-Mead alone; Powell alone. Returns (fit, how), or (None, "failed") when every
+    attempt raises, reports no convergence or gives fixed effects that are not the GLS
+    estimates at its own variances (a polish that went wrong can return such a fit).
     Nelder-Mead first, because in these small designs BFGS alone can stop, and report
     convergence, at a point whose REML log-likelihood is below the boundary optimum's.
     """
@@ -104,13 +107,16 @@ def fit_crossed_model(model):
             ),
         ),
         ("tight", lambda: course.fit_tight(model)),
+        ("Nelder-Mead", lambda: model.fit(method=["nm"], maxiter=5000)),
+        ("Powell", lambda: model.fit(method=["powell"], maxiter=5000)),
     ]
     for how, attempt in attempts:
         try:
             fit = attempt()
+            gls, _ = model.get_fe_params(fit.cov_re, fit.vcomp)
         except (np.linalg.LinAlgError, ValueError):
             continue
-        if fit.converged:
+        if fit.converged and np.allclose(fit.fe_params, gls, rtol=1e-6, atol=1e-6):
             return fit, how
     return None, "failed"
 

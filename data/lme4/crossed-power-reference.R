@@ -4,7 +4,7 @@
 # Run from the repository's top folder, on Linux with address-space randomisation off
 # (see crossed-reference.R for why):
 #     setarch -R nice Rscript data/lme4/crossed-power-reference.R
-# It writes data/lme4/crossed-power-reference.json (about 4 minutes of CPU; see
+# It writes data/lme4/crossed-power-reference.json (about 2 minutes of CPU; see
 # data/lme4/README.md). tests/test_crossed_power.py checks that the powers and the shares
 # of boundary fits agree with the Python simulation's within Monte Carlo error.
 #
