@@ -134,9 +134,10 @@ def _fit(data: pd.DataFrame, re_formula: str):
     then None).
 
     On these data a single optimiser run is not enough. From the default start, BFGS can
-    stop, and report convergence, at a stationary point far below the optimum (a REML
-    log-likelihood 14 lower, with a slope variance ten times too large and a standard error
-    of Days three times too large); L-BFGS can report convergence at a point a little below
+    stop far below the optimum (a REML log-likelihood 14 lower, with a slope variance ten
+    times too large and a standard error of Days three times too large; when the stored
+    file was made, ``course.fit_tight`` could return such a point, and it now retries from
+    other optimisers when its gradient is too large); L-BFGS can report convergence at a point a little below
     the optimum; and near the boundary (a correlation at +-1) the tight fit does not
     converge at all. So every fit is also started from L-BFGS's optimum, and when the
     attempts disagree or none converged, Powell's method is tried as well, alone and as the
