@@ -169,6 +169,9 @@ def estimate(reaction, observed):
         "mixed_model": float(fit.fe_params["Days"]),
         "mixed_model_se_lme4": float(lme4_standard_errors(fit)[1]),
         "mixed_model_bse_fe": float(fit.bse_fe["Days"]),
+        "mixed_model_correlation": float(
+            fit.cov_re.iloc[0, 1] / np.sqrt(fit.cov_re.iloc[0, 0] * fit.cov_re.iloc[1, 1])
+        ),
         "complete_case": mean_slope(reaction[complete]),
         "day_means": mean_slope(day_means[None, :]),
         "mixed_model_refitted": refitted,

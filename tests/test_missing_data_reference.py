@@ -113,13 +113,18 @@ def test_fits_reach_lme4(sleep, incomplete, name, method):
         assert relative.max() > 1e-3
 
 
-def test_the_chapters_fit_restarts_where_bfgs_stalls(incomplete):
+def test_default_fit_stalls_where_the_chapters_fit_reaches_lme4(incomplete):
     model = smf.mixedlm(
         "Reaction ~ Days", incomplete, groups="Subject", re_formula="Days", missing="drop"
     )
-    fit, refitted, unpolished = rule.fit_mixed(model)
-    assert refitted and not unpolished
-    assert fit.llf == pytest.approx(REFERENCE["models"]["incomplete"]["REML"]["logLik"], abs=1e-6)
+    lme4_loglik = REFERENCE["models"]["incomplete"]["REML"]["logLik"]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        default = model.fit()
+    assert caught and not default.converged and default.llf < lme4_loglik - 1
+    fit, _, unpolished = rule.fit_mixed(model)
+    assert not unpolished
+    assert fit.llf == pytest.approx(lme4_loglik, abs=1e-6)
 
 
 @pytest.fixture(scope="module")
@@ -187,3 +192,10 @@ def test_the_chapters_conclusions_hold_within_monte_carlo_error(simulation):
         assert shift < -5 * error, column
     shift, error = paired_difference(simulation, "MNAR", "mixed_model")
     assert shift < -3 * error
+
+
+def test_unpolished_fits_are_boundary_fits(simulation):
+    unpolished = simulation[simulation["mixed_model_unpolished"]]
+    assert len(unpolished) > 0
+    assert (unpolished["mixed_model_correlation"].abs() > 0.999).all()
+    assert simulation.loc[unpolished.index, "mixed_model_refitted"].all()
