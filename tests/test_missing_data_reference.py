@@ -199,3 +199,17 @@ def test_unpolished_fits_are_boundary_fits(simulation):
     assert len(unpolished) > 0
     assert (unpolished["mixed_model_correlation"].abs() > 0.999).all()
     assert simulation.loc[unpolished.index, "mixed_model_refitted"].all()
+
+
+R_SIMULATION = course.load_lme4_reference("missing-data-simulation")
+
+
+@pytest.mark.parametrize("mechanism", rule.MECHANISMS)
+def test_an_independent_r_simulation_gives_the_same_biases(simulation, mechanism):
+    """R's own random numbers and lme4's lmer(): the same averages within Monte Carlo error."""
+    part = simulation[simulation["mechanism"] == mechanism]
+    assert R_SIMULATION["metadata"]["true_slope"] == pytest.approx(rule.true_model()[1], rel=1e-6)
+    for row in R_SIMULATION["mechanisms"][mechanism]:
+        ours = part[row["column"]].dropna()
+        error = np.hypot(ours.std() / np.sqrt(len(ours)), row["sd"] / np.sqrt(row["n"]))
+        assert abs(ours.mean() - row["mean"]) < 3.5 * error, row["column"]
