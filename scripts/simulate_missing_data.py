@@ -21,7 +21,7 @@ probability DROPOUT_PROBABILITY if
 - MCAR: always, with probability MCAR_PROBABILITY instead (about the same share missing).
 
 Every replication has its own generator, numpy's default_rng([SEED, mechanism, replication]),
-so any replication can be re-run alone (the chapter and tests/test_missing_data.py do).
+so any replication can be re-run alone (the chapter and tests/test_missing_data_reference.py do).
 """
 
 from __future__ import annotations
