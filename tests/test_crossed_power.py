@@ -12,7 +12,7 @@ replications against the stored rows.
 from __future__ import annotations
 
 import ast
-import importlib.util
+import importlib
 import inspect
 import json
 
@@ -33,16 +33,10 @@ CHAPTER = "11-power-by-simulation"
 LIMIT = 3.0
 
 
-def load_script():
-    spec = importlib.util.spec_from_file_location("simulate_crossed_power", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.fixture(scope="module")
 def script():
-    return load_script()
+    # scripts/ is on pytest's pythonpath (pytest.ini), so the script imports as a module.
+    return importlib.import_module("simulate_crossed_power")
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,7 @@ The stored results (data/simulations/keep-it-maximal.csv) are checked four ways:
 
 from __future__ import annotations
 
-import importlib.util
+import importlib
 
 import numpy as np
 import pandas as pd
@@ -27,18 +27,10 @@ RESULTS = ROOT / "data" / "simulations" / "keep-it-maximal.csv"
 DATASETS = ROOT / "data" / "simulations" / "keep-it-maximal-datasets.csv"
 
 
-def load_script():
-    spec = importlib.util.spec_from_file_location(
-        "simulate_keep_it_maximal", ROOT / "scripts" / "simulate_keep_it_maximal.py"
-    )
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.fixture(scope="module")
 def script():
-    return load_script()
+    # scripts/ is on pytest's pythonpath (pytest.ini), so the script imports as a module.
+    return importlib.import_module("simulate_keep_it_maximal")
 
 
 @pytest.fixture(scope="module")
