@@ -82,6 +82,13 @@ DATASETS = {
         "853fb173ca4d0ca8f4ef23e0c26424a16fbf065f8d5625aa2c206e6737b1b5dc",
         ("participant", "stimulus"),
     ),
+    "sleepstudy-dropouts": DatasetSpec(
+        "sleepstudy-dropouts.csv",
+        {"Subject": "str", "Days": "int"},
+        26,
+        "01373ee5e050f8115bccfaea72910305a83bbf7f5af5101d29a73270887d6ec9",
+        ("Subject", "Days"),
+    ),
 }
 
 _MODULE_DIR = Path(__file__).resolve().parent
