@@ -218,6 +218,33 @@ def _retina_inline_figures() -> None:
         return
     if get_ipython() is not None:
         set_matplotlib_formats("retina")
+        from matplotlib.figure import Figure
+        from matplotlib_inline.config import InlineBackend
+
+        options = dict(InlineBackend.instance().print_figure_kwargs)
+        png_formatter = get_ipython().display_formatter.formatters["image/png"]
+        png_formatter.for_type(Figure, lambda figure: _palette_retina_figure(figure, **options))
+
+
+def _palette_retina_figure(figure, **options):
+    """IPython's retina PNG of ``figure`` with at most 256 colours: the course's figures are
+    line art on white, and a palette PNG of one is about a third of the bytes, which keeps
+    a chapter's first visit light (tests/test_page_weight.py)."""
+    import base64
+    import io
+
+    from IPython.core.pylabtools import retina_figure
+    from PIL import Image
+
+    result = retina_figure(figure, base64=False, **options)
+    if result is None:
+        return None
+    png, metadata = result
+    palette = io.BytesIO()
+    Image.open(io.BytesIO(png)).convert("RGB").quantize(256, dither=Image.Dither.NONE).save(
+        palette, "PNG", optimize=True
+    )
+    return base64.b64encode(palette.getvalue()).decode("ascii"), metadata
 
 
 def set_style() -> None:

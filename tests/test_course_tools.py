@@ -110,3 +110,26 @@ def test_lme4_varcorr_merges_with_varcorr_for_an_uncorrelated_fit(sleep):
     merged = course.varcorr(ours).merge(theirs, on=["group", "term1", "term2"])
     assert len(merged) == 3
     np.testing.assert_allclose(merged["vcov_x"].astype(float), merged["vcov_y"], rtol=1e-5)
+
+
+def test_inline_figures_are_retina_palette_pngs():
+    """set_style stores a notebook's figures as 256-colour PNGs drawn at twice the size they
+    are shown at (the width and height in the metadata are half the image's)."""
+    import base64
+    import io
+
+    import matplotlib.pyplot as plt
+    from IPython.core.interactiveshell import InteractiveShell
+    from PIL import Image
+
+    shell = InteractiveShell.instance()
+    course.set_style()
+    figure, ax = plt.subplots()
+    ax.plot([0, 1], [0, 1])
+    ax.set_xlabel("Days of the study")
+    data, metadata = shell.display_formatter.format(figure)
+    plt.close(figure)
+    image = Image.open(io.BytesIO(base64.b64decode(data["image/png"])))
+    assert image.mode == "P"
+    assert len(image.getcolors(256) or []) <= 256
+    assert metadata["image/png"] == {"width": image.width // 2, "height": image.height // 2}
