@@ -1,4 +1,4 @@
-"""A reader's first visit to any chapter transfers at most 1.2 MB, uncompressed.
+"""A reader's first visit to any chapter transfers at most 1.3 MB, uncompressed.
 
 Measured in Chromium (the browser tests' set-up): a fresh browser context, nothing cached,
 the chapter opened at desktop size; the weight is the decoded size of the page and of every
@@ -6,6 +6,11 @@ file the browser fetched for it by the "load" event (stylesheets, scripts, fonts
 figures on the first screen; figures further down load as the reader scrolls, and are
 counted in the "all figures" column, which is reported, not budgeted). The table goes to
 <build>/page-weights.txt; the README quotes it.
+
+About 700 kB of every first visit is the theme's shared stylesheets and scripts. The
+budget was 1.2 MB until chapter 4 gained three sections (multilevel notation, implied
+covariances, the keep-it-maximal simulation): its page is now about 1.27 MB, more than
+half of it typeset math (SVG with MathML for screen readers) and printed output.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ from test_browser import DESKTOP, Visit, browser, site  # noqa: F401  (fixtures)
 
 from conftest import ROOT
 
-BUDGET = 1_200_000  # bytes, uncompressed
+BUDGET = 1_300_000  # bytes, uncompressed
 CHAPTERS = [n for n in toc_files() if (ROOT / f"{n}.ipynb").exists()]
 
 
