@@ -737,7 +737,7 @@ def varcorr(result, group_name: str = "Subject") -> pd.DataFrame:
 # Small-sample inference: Satterthwaite t-tests and the parametric bootstrap.
 # ---------------------------------------------------------------------------------------
 
-__all__ += ["satterthwaite"]
+__all__ += ["satterthwaite", "lme4_vcov"]
 
 
 class _RemlDeviance:
@@ -1152,7 +1152,7 @@ def satterthwaite(result, contrast=None, level: float = 0.95) -> pd.DataFrame:
 
     deviance = _RemlDeviance(model)
     varpar = np.append(deviance.theta_from_result(result), np.sqrt(float(result.scale)))
-    vcov = deviance.vcov_beta(varpar)
+    vcov = deviance.vcov_beta(varpar)  # lme4_vcov(result), with the pieces kept for the df
     jac = _numerical_jacobian(deviance.vcov_beta, varpar)  # (k, p, p)
     hessian = _numerical_hessian(deviance.deviance, varpar)
     values, vectors = np.linalg.eigh(hessian)
@@ -1197,6 +1197,28 @@ def satterthwaite(result, contrast=None, level: float = 0.95) -> pd.DataFrame:
 
 
 __all__ += ["BootstrapTest", "bootstrap_lrt", "BootstrapInterval", "bootstrap_interval"]
+
+
+def lme4_vcov(result) -> pd.DataFrame:
+    """lme4's ``vcov()`` of a statsmodels MixedLM fit: the covariance of the fixed effects,
+    sigma^2 (X' V^-1 X)^-1, with V = Z (G / sigma^2) Z' + I at the fit's variance estimates.
+
+    ``result``: a fitted ``MixedLMResults`` (REML or ML; any of the structures
+    ``satterthwaite`` accepts). Returns a p x p DataFrame indexed by the fixed effects'
+    names, in the response's units squared. Its square-rooted diagonal is lme4's standard
+    errors (``summary(fit)``), which ``satterthwaite`` reports. statsmodels' ``bse_fe``
+    inverts the Hessian of all parameters jointly instead, so it differs wherever the
+    fixed effects and the variance parameters are not orthogonal (unbalanced data,
+    between-subject predictors; appendix B). Raises ``TypeError`` if ``result`` is not a
+    MixedLM result. Source: Bates, Maechler, Bolker and Walker (2015), J Stat Softw 67(1),
+    section 3 (lme4's penalised least squares), computed here with the same theta as
+    ``satterthwaite``.
+    """
+    result = _mixedlm_results(result)
+    deviance = _RemlDeviance(result.model)
+    varpar = np.append(deviance.theta_from_result(result), np.sqrt(float(result.scale)))
+    names = list(result.fe_params.index)
+    return pd.DataFrame(deviance.vcov_beta(varpar), index=names, columns=names)
 
 
 def _check_fit(result, what: str) -> None:

@@ -126,20 +126,6 @@ def fit_mixed(model):
     return best, True, True
 
 
-def lme4_standard_errors(result):
-    """lme4's standard errors of the fixed effects: the square roots of the diagonal of
-    sigma^2 (sum_i X_i' V_i^-1 X_i)^-1, V_i = Z_i G Z_i' + I with G the relative covariance
-    of the random effects (lme4's vcov(); statsmodels' bse_fe inverts the full Hessian)."""
-    model = result.model
-    relative = np.asarray(result.cov_re_unscaled)
-    information = np.zeros((model.exog.shape[1],) * 2)
-    for group in model.group_labels:
-        rows = model.row_indices[group]
-        x, z = model.exog[rows], model.exog_re[rows]
-        information += x.T @ np.linalg.solve(z @ relative @ z.T + np.eye(len(rows)), x)
-    return np.sqrt(np.diag(result.scale * np.linalg.inv(information)))
-
-
 def mean_slope(reaction):
     """Average of the rows' least-squares slopes over DAYS (NaN for no rows)."""
     if len(reaction) == 0:
@@ -167,7 +153,8 @@ def estimate(reaction, observed):
         "complete_subjects": int(complete.sum()),
         "full_data": mean_slope(reaction),
         "mixed_model": float(fit.fe_params["Days"]),
-        "mixed_model_se_lme4": float(lme4_standard_errors(fit)[1]),
+        # lme4's SE (its vcov()); statsmodels' bse_fe inverts the full Hessian instead.
+        "mixed_model_se_lme4": float(np.sqrt(course.lme4_vcov(fit).loc["Days", "Days"])),
         "mixed_model_bse_fe": float(fit.bse_fe["Days"]),
         "mixed_model_correlation": float(
             fit.cov_re.iloc[0, 1] / np.sqrt(fit.cov_re.iloc[0, 0] * fit.cov_re.iloc[1, 1])

@@ -177,3 +177,20 @@ def test_refuses_contrast_of_wrong_width():
     result = fit("sleepstudy_intercepts")
     with pytest.raises(ValueError, match="2 columns"):
         course.satterthwaite(result, contrast=[1.0, 0.0, 0.0])
+
+
+def test_lme4_vcov_is_the_covariance_behind_the_standard_errors():
+    """course.lme4_vcov: the p x p matrix whose square-rooted diagonal is the Std.Err. that
+    satterthwaite() reports (checked against lme4 in the reference tests), by name."""
+    sleep = course.load_sleepstudy()
+    fit = course.fit_tight(
+        smf.mixedlm("Reaction ~ Days", sleep, groups="Subject", re_formula="Days")
+    )
+    vcov = course.lme4_vcov(fit)
+    assert list(vcov.index) == list(vcov.columns) == ["Intercept", "Days"]
+    np.testing.assert_allclose(vcov.to_numpy(), vcov.to_numpy().T, rtol=1e-12)
+    np.testing.assert_allclose(
+        np.sqrt(np.diag(vcov)), course.satterthwaite(fit)["Std.Err."], rtol=1e-12
+    )
+    with pytest.raises(TypeError, match="MixedLMResults"):
+        course.lme4_vcov(smf.ols("Reaction ~ Days", sleep).fit())
