@@ -6,9 +6,9 @@
 #
 # Run from the repository's top folder, on Linux with address-space randomisation off:
 #     setarch -R Rscript data/lme4/keep-it-maximal-boundary-reference.R
-# (a few seconds). The fitting rule is keep-it-maximal-reference.R's: lme4's default
-# control, the tight control, and the tight control from the default's theta; the lowest
-# REML criterion is kept.
+# (a few seconds). The fitting rule is keep-it-maximal-reference.R's, best_reml_fit() of
+# common.R: lme4's default control, the tight control, and the tight control from the
+# default's theta; the lowest REML criterion is kept.
 
 if (!file.exists("data/lme4/common.R")) stop("Run from the repository's top folder.")
 source("data/lme4/common.R")
@@ -19,23 +19,11 @@ DATASETS <- "data/simulations/keep-it-maximal-near-boundary.csv"
 control_text <- tight_control_text("check.conv.singular = 'ignore'")
 control <- tight_control("check.conv.singular = 'ignore'")
 
-best_fit <- function(formula, data) {
-  quiet <- function(expr) suppressWarnings(suppressMessages(expr))
-  default <- quiet(lmerTest::lmer(formula, data = data, REML = TRUE,
-                                  control = lmerControl(check.conv.singular = "ignore")))
-  fits <- list(
-    default,
-    quiet(lmerTest::lmer(formula, data = data, REML = TRUE, control = control)),
-    quiet(lmerTest::lmer(formula, data = data, REML = TRUE, control = control,
-                         start = getME(default, "theta")))
-  )
-  fits[[which.min(vapply(fits, REMLcrit, numeric(1)))]]
-}
-
 data <- read.csv(DATASETS, colClasses = c("integer", "character", "numeric", "numeric"))
 data$Subject <- factor(data$Subject)
 rows <- do.call(rbind, lapply(sort(unique(data$replication)), function(i) {
-  fit <- best_fit(Reaction ~ Days + (Days | Subject), data[data$replication == i, ])
+  fit <- best_reml_fit(Reaction ~ Days + (Days | Subject), data[data$replication == i, ], control,
+                       wrap = function(expr) suppressWarnings(suppressMessages(expr)))
   coefs <- coef(summary(fit, ddf = "lme4"))["Days", ]
   satterthwaite <- coef(summary(fit, ddf = "Satterthwaite"))["Days", ]
   vc <- as.data.frame(VarCorr(fit))

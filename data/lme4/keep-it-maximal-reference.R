@@ -55,11 +55,8 @@ simulate_dataset <- function(truth) {
   data.frame(Subject = factor(sprintf("S%02d", subject)), Days = day, Reaction = reaction)
 }
 
-# A fit and the number of warnings lme4 raised while fitting (convergence messages).
-# BOBYQA with the tight settings, started from lme4's default start, can stop at a worse
-# point on the boundary where lme4's default optimiser finds the optimum (the REML
-# criterion differs by up to 10 on a few data sets), so both are run, the tight one also
-# from the default's optimum, and the fit with the lowest REML criterion is kept.
+# A fit (best_reml_fit() of common.R: the best of lme4's default and two tight fits) and
+# the number of warnings lme4 raised while fitting (convergence messages).
 fit_counting_warnings <- function(formula, data) {
   warnings <- 0L
   count <- function(expr) {
@@ -68,16 +65,7 @@ fit_counting_warnings <- function(formula, data) {
       invokeRestart("muffleWarning")
     })
   }
-  default <- count(lmerTest::lmer(formula, data = data, REML = TRUE,
-                                  control = lmerControl(check.conv.singular = "ignore")))
-  fits <- list(
-    default,
-    count(lmerTest::lmer(formula, data = data, REML = TRUE, control = control)),
-    count(lmerTest::lmer(formula, data = data, REML = TRUE, control = control,
-                         start = getME(default, "theta")))
-  )
-  best <- fits[[which.min(vapply(fits, REMLcrit, numeric(1)))]]
-  list(fit = best, warnings = warnings)
+  list(fit = best_reml_fit(formula, data, control, wrap = count), warnings = warnings)
 }
 
 analyse <- function(data) {
